@@ -1,0 +1,10 @@
+-- luacheck configuration (Debian's lua-check)
+std = "max"
+max_line_length = 130
+codes = true
+files["spec"] = { std = "+busted" }
+files["bench"] = { std = "+busted" }
+globals = {}
+self = false
+read_globals = { "ngx", "jit" }
+exclude_files = { "build/", "spec/vectors/" }

@@ -1,0 +1,109 @@
+# lua-aws-connect - build, test, demo.
+#   make                 build build/$(LUA)/aws_connect/core.so (LUA=lua5.4 by default)
+#   make LUA=luajit      build for LuaJIT (also lua5.1, lua5.3) into build/luajit/
+#   make test            deps, build, lint, every spec; ends with "N passed, N failed"
+#   make demo            deps, build, create an instance against the fake server
+#   make install         PREFIX, DESTDIR, INST_LIBDIR, INST_LUADIR, INST_BINDIR
+
+LUA      ?= lua5.4
+VERSION  := 0.1.0
+CC       ?= cc
+PKG      ?= pkg-config
+
+# pkg-config module of each Lua; luajit's headers serve the 5.1 ABI.
+LUA_PC_lua5.1   := lua5.1
+LUA_PC_lua5.3   := lua5.3
+LUA_PC_lua5.4   := lua5.4
+LUA_PC_luajit   := luajit
+LUA_PC          := $(or $(LUA_PC_$(LUA)),$(LUA))
+LUA_ABI_lua5.1  := 5.1
+LUA_ABI_lua5.3  := 5.3
+LUA_ABI_lua5.4  := 5.4
+LUA_ABI_luajit  := 5.1
+LUA_ABI         := $(or $(LUA_ABI_$(LUA)),5.4)
+LUA_INCDIR      ?= $(shell $(PKG) --variable=includedir $(LUA_PC) 2>/dev/null)
+LUA_CFLAGS      ?= $(shell $(PKG) --cflags $(LUA_PC) 2>/dev/null)
+
+DEP_CFLAGS := $(shell $(PKG) --cflags libcurl libcjson openssl 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG) --libs libcurl libcjson openssl 2>/dev/null)
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN     := -Wall -Wextra -Werror -Werror=implicit-function-declaration
+ALL_CFLAGS = -std=gnu11 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) $(LUA_CFLAGS) $(DEP_CFLAGS) \
+             -DAWSC_VERSION='"$(VERSION)"'
+LDFLAGS  ?=
+LIBFLAG  ?= -shared
+
+BUILD    := build/$(LUA)
+OBJDIR   := $(BUILD)/obj
+SO       := $(BUILD)/aws_connect/core.so
+SRCS     := $(wildcard src/*.c)
+OBJS     := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
+HDRS     := $(wildcard src/*.h)
+
+PREFIX      ?= /usr/local
+INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
+INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
+INST_BINDIR ?= $(PREFIX)/bin
+
+PYTHON   := /usr/bin/python3
+BUSTED   ?= /usr/bin/busted
+LUACHECK ?= luacheck
+RESULTS  := build/results
+
+# Debian packages needed to build, test and run the demo.
+DEB_PACKAGES := make gcc pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev \
+                lua5.4 liblua5.4-dev lua-busted lua-check lua-cjson \
+                python3 python3-botocore curl openssl ca-certificates
+
+.PHONY: all build deps demo test spec lint install uninstall clean
+
+all: build
+build: $(SO)
+
+$(OBJDIR)/%.o: src/%.c $(HDRS) Makefile
+	@mkdir -p $(OBJDIR)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(SO): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(DEP_LIBS)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+demo: deps build
+	@sh examples/run-demo.sh $(LUA)
+
+# Runs lint and every spec; the last line is the count line CI reads.
+test: deps build
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
+	@$(MAKE) --no-print-directory lint
+	@sh tools/run-specs.sh $(LUA) $(RESULTS)
+	@sh tools/summary.sh $(RESULTS)
+
+spec: build
+	@sh tools/run-specs.sh $(LUA) $(RESULTS)
+
+lint:
+	$(LUACHECK) --quiet lua spec bin examples bench
+
+install: build
+	install -d $(DESTDIR)$(INST_LIBDIR)/aws_connect $(DESTDIR)$(INST_LUADIR)/aws_connect/transport
+	install -m 755 $(SO) $(DESTDIR)$(INST_LIBDIR)/aws_connect/core.so
+	install -m 644 lua/aws_connect/*.lua $(DESTDIR)$(INST_LUADIR)/aws_connect/
+	install -m 644 lua/aws_connect/transport/*.lua $(DESTDIR)$(INST_LUADIR)/aws_connect/transport/
+	@if [ -f bin/aws-connect ]; then install -d $(DESTDIR)$(INST_BINDIR) && install -m 755 bin/aws-connect $(DESTDIR)$(INST_BINDIR)/aws-connect; fi
+
+uninstall:
+	rm -rf $(DESTDIR)$(INST_LIBDIR)/aws_connect $(DESTDIR)$(INST_LUADIR)/aws_connect $(DESTDIR)$(INST_BINDIR)/aws-connect
+
+clean:
+	rm -rf build

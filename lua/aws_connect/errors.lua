@@ -1,0 +1,104 @@
+-- aws_connect.errors: the typed error objects every failure is raised as.
+--
+-- An error is a table with the fields of the contract in design.md (code,
+-- kind, message, status, request_id, retryable, attempts, field) and a
+-- metatable giving tostring() and :is(). errors.<Code> exists for each
+-- modeled and client-side code and can stand in for the code string.
+
+local M = {}
+
+local Error = {}
+Error.__index = Error
+
+-- client-side codes and their kinds
+local CLIENT = {
+  ValidationError = "validation",
+  CredentialsError = "credentials",
+  ConfigError = "config",
+  NetworkError = "network",
+  TimeoutError = "timeout",
+  ResponseError = "response",
+}
+
+-- service codes the Connect model declares for the instance operations
+local MODELED = {
+  "InvalidRequestException", "ServiceQuotaExceededException", "ThrottlingException",
+  "ResourceNotFoundException", "InternalServiceException",
+}
+
+local Class = {}
+Class.__index = Class
+Class.__tostring = function(c) return "aws_connect.errors." .. c.code end
+
+local function code_of(x)
+  if type(x) == "table" then return x.code end
+  return x
+end
+
+function M.is(err, code)
+  if type(err) ~= "table" or getmetatable(err) ~= Error then return false end
+  return err.code == code_of(code)
+end
+
+function Error.is(self, code)
+  return self.code == code_of(code)
+end
+
+-- One readable line: "ThrottlingException: Rate exceeded (HTTP 429, request
+-- id abc, 3 attempts)". Never includes secrets: messages are built by us
+-- from redacted material, or come from the service.
+function Error.__tostring(e)
+  local parts = {}
+  if e.status then parts[#parts + 1] = "HTTP " .. tostring(e.status) end
+  if e.field then parts[#parts + 1] = "field " .. e.field end
+  if e.request_id then parts[#parts + 1] = "request id " .. e.request_id end
+  if e.attempts and e.attempts > 0 then
+    parts[#parts + 1] = e.attempts .. (e.attempts == 1 and " attempt" or " attempts")
+  end
+  local s = "aws_connect: " .. tostring(e.code)
+  if e.message and e.message ~= "" then s = s .. ": " .. e.message end
+  if #parts > 0 then s = s .. " (" .. table.concat(parts, ", ") .. ")" end
+  return (s:gsub("[\r\n]+", " "))
+end
+
+M.Error = Error
+
+--- Builds an error object. `fields` may carry any contract field.
+function M.new(code, message, fields)
+  local e = {}
+  if fields then for k, v in pairs(fields) do e[k] = v end end
+  e.code = code
+  e.message = message or e.message or ""
+  e.kind = e.kind or CLIENT[code] or "service"
+  if e.retryable == nil then e.retryable = false end
+  e.attempts = e.attempts or 0
+  return setmetatable(e, Error)
+end
+
+function M.kind_of(code)
+  return CLIENT[code] or "service"
+end
+
+--- Raises a new error at level 0 (the object carries its own message).
+function M.raise(code, message, fields)
+  error(M.new(code, message, fields), 0)
+end
+
+function M.validation(field, message)
+  M.raise("ValidationError", message, { field = field })
+end
+
+for code in pairs(CLIENT) do
+  M[code] = setmetatable({ code = code, kind = CLIENT[code] }, Class)
+end
+for _, code in ipairs(MODELED) do
+  M[code] = setmetatable({ code = code, kind = "service" }, Class)
+end
+M.AccessDeniedException = setmetatable({ code = "AccessDeniedException", kind = "service" }, Class)
+
+--- True when x is one of our error objects.
+function M.is_error(x)
+  return type(x) == "table" and getmetatable(x) == Error
+end
+
+return M
