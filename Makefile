@@ -35,7 +35,7 @@ ALL_CFLAGS = -std=gnu11 -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) $(LUA_CFLAGS
 LDFLAGS  ?=
 LIBFLAG  ?= -shared
 
-BUILD    := build/$(LUA)
+BUILD    ?= build/$(LUA)
 OBJDIR   := $(BUILD)/obj
 SO       := $(BUILD)/aws_connect/core.so
 SRCS     := $(wildcard src/*.c)
@@ -82,11 +82,16 @@ deps:
 demo: deps build
 	@sh examples/run-demo.sh $(LUA)
 
+# Extra suites that mk/*.mk files add (each appends its counts to
+# $(RESULTS)/counts through tools/run-specs.sh or tools/count.sh).
+TEST_EXTRA ?=
+
 # Runs lint and every spec; the last line is the count line CI reads.
 test: deps build
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	@$(MAKE) --no-print-directory lint
 	@sh tools/run-specs.sh $(LUA) $(RESULTS)
+	@for t in $(TEST_EXTRA); do $(MAKE) --no-print-directory $$t RESULTS=$(RESULTS) || echo "0 1 0" >>$(RESULTS)/counts; done
 	@sh tools/summary.sh $(RESULTS)
 
 spec: build
@@ -95,11 +100,16 @@ spec: build
 lint:
 	$(LUACHECK) --quiet lua spec bin examples bench
 
+# Lua modules keep their tree under lua/; the data files the endpoint
+# resolver reads go beside them in aws_connect/data/.
 install: build
-	install -d $(DESTDIR)$(INST_LIBDIR)/aws_connect $(DESTDIR)$(INST_LUADIR)/aws_connect/transport
+	install -d $(DESTDIR)$(INST_LIBDIR)/aws_connect
 	install -m 755 $(SO) $(DESTDIR)$(INST_LIBDIR)/aws_connect/core.so
-	install -m 644 lua/aws_connect/*.lua $(DESTDIR)$(INST_LUADIR)/aws_connect/
-	install -m 644 lua/aws_connect/transport/*.lua $(DESTDIR)$(INST_LUADIR)/aws_connect/transport/
+	cd lua && find aws_connect -name '*.lua' | while read -r f; do \
+	  install -d "$(DESTDIR)$(INST_LUADIR)/$$(dirname $$f)" && install -m 644 "$$f" "$(DESTDIR)$(INST_LUADIR)/$$f" || exit 1; \
+	done
+	install -d $(DESTDIR)$(INST_LUADIR)/aws_connect/data
+	install -m 644 data/*.json data/LICENSE-botocore.txt $(DESTDIR)$(INST_LUADIR)/aws_connect/data/
 	@if [ -f bin/aws-connect ]; then install -d $(DESTDIR)$(INST_BINDIR) && install -m 755 bin/aws-connect $(DESTDIR)$(INST_BINDIR)/aws-connect; fi
 
 uninstall:
@@ -107,3 +117,6 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# Feature makefiles (sanitizers, fuzzing, every Lua, benchmarks).
+-include $(sort $(wildcard mk/*.mk))

@@ -146,6 +146,21 @@ static int json_push_item(lua_State *L, const cJSON *item, int depth,
     }
 }
 
+/* 1 when the text holds the escape \u0000 (an odd run of backslashes
+ * before "u0000"). */
+static int json_has_nul_escape(const char *text, size_t len)
+{
+    size_t i;
+    for (i = 0; i + 6 <= len; i++) {
+        if (text[i] == 'u' && i > 0 && text[i - 1] == '\\' && memcmp(text + i, "u0000", 5) == 0) {
+            size_t run = 0, j = i;
+            while (j > 0 && text[j - 1] == '\\') { run++; j--; }
+            if (run % 2 == 1) return 1;
+        }
+    }
+    return 0;
+}
+
 int json_decode(lua_State *L, const char *text, size_t len)
 {
     char err[JSON_ERRLEN];
@@ -154,6 +169,12 @@ int json_decode(lua_State *L, const char *text, size_t len)
     int top = lua_gettop(L);
     size_t i;
 
+    /* cJSON strings are NUL-terminated and would silently cut at \u0000 */
+    if (json_has_nul_escape(text, len)) {
+        lua_pushnil(L);
+        lua_pushstring(L, "JSON string holds a NUL character (\\u0000), which is not supported");
+        return 2;
+    }
     box = json_push_box(L);
     box->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!box->root) {
@@ -363,6 +384,11 @@ static cJSON *json_build(lua_State *L, int idx, int depth, char *err, size_t err
             for (i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
                 if (c == '"' || c == '\\') { luaL_addchar(&b, '\\'); luaL_addchar(&b, (char)c); }
+                else if (c == '\n') luaL_addstring(&b, "\\n");
+                else if (c == '\r') luaL_addstring(&b, "\\r");
+                else if (c == '\t') luaL_addstring(&b, "\\t");
+                else if (c == '\b') luaL_addstring(&b, "\\b");
+                else if (c == '\f') luaL_addstring(&b, "\\f");
                 else if (c < 0x20) {
                     char esc[8];
                     snprintf(esc, sizeof esc, "\\u%04x", c);

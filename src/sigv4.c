@@ -374,12 +374,13 @@ static void sigv4_path_append(sigv4_buf *b, const char *p, size_t n)
 static void sigv4_query_append(sigv4_buf *out, sigv4_buf *tmp, sigv4_ent **ents,
                                size_t *ents_cap, const char *q, size_t n)
 {
-    const char *end = q + n, *s = q;
+    const char *end, *s;
     size_t count = 1, m = 0, i, total = 0;
     sigv4_ent *e;
 
     if (n == 0)
         return;
+    end = q + n;
     for (s = q; (s = memchr(s, '&', (size_t)(end - s))) != NULL; s++)
         count++;
     if (n > (SIZE_MAX - 1) / 3 || sigv4_ents_reserve(ents, ents_cap, count) != 0) {

@@ -156,4 +156,35 @@ function M.string_opt(opts, name)
   return check_text(name, v)
 end
 
+--- Resolves every setting of a client from its options, the environment
+--- (and, with profiles, the shared config files). Needs no network.
+function M.resolve(opts)
+  local getenv = M.getenv_of(opts)
+  local cfg = { getenv = getenv }
+  cfg.region = M.region(opts, getenv)
+  local url, source = M.endpoint(opts, getenv, cfg.region)
+  cfg.endpoint_source = source
+  cfg.ep = M.parse_endpoint(url, source)
+  cfg.connect_timeout = number_opt(opts, "connect_timeout", 3.1, 0.001)
+  cfg.timeout = number_opt(opts, "timeout", 60, 0.001)
+  cfg.max_body = number_opt(opts, "max_body", 10 * 1024 * 1024, 1)
+  cfg.verify_tls = M.boolean_opt(opts, "verify_tls", true)
+  cfg.ca_file = M.string_opt(opts, "ca_file")
+  cfg.proxy = M.string_opt(opts, "proxy")
+  cfg.use_fips = M.boolean_opt(opts, "use_fips", false)
+  cfg.use_dualstack = M.boolean_opt(opts, "use_dualstack", false)
+  local app_id = M.string_opt(opts, "app_id")
+  if app_id then app_id = app_id:gsub("[^%w!#$%%&'*+%-.^_`|~]", "-") end
+  cfg.app_id = app_id
+  local retry_mode = opts.retry_mode
+  if retry_mode == nil then retry_mode = nonempty(getenv("AWS_RETRY_MODE")) end
+  retry_mode = retry_mode or "standard"
+  if retry_mode ~= "standard" and retry_mode ~= "legacy" and retry_mode ~= "adaptive" then
+    config_error(("retry_mode must be \"standard\", got %q"):format(tostring(retry_mode)), "retry_mode")
+  end
+  cfg.retry_mode = retry_mode
+  cfg.max_attempts = M.integer_setting(opts, getenv, "max_attempts", "AWS_MAX_ATTEMPTS", 3, 1, 100)
+  return cfg
+end
+
 return M

@@ -76,7 +76,8 @@ Resolver.__tostring = function() return "aws_connect.credentials resolver" end
 
 --- opts.credentials may be a table or a function returning one; otherwise
 --- the chain is walked. clock() gives epoch seconds.
-function M.resolver(opts, getenv, clock, chain)
+--- env (optional) is passed to providers as ctx.env: { cfg, new_transport, log }.
+function M.resolver(opts, getenv, clock, chain, env)
   local explicit = opts.credentials
   if explicit ~= nil and type(explicit) ~= "table" and type(explicit) ~= "function" then
     errors.raise("ConfigError", "credentials must be a table or a function, got " .. type(explicit),
@@ -87,7 +88,7 @@ function M.resolver(opts, getenv, clock, chain)
   end
   return setmetatable({
     explicit = explicit, getenv = getenv, clock = clock,
-    chain = chain or M.chain, opts = opts, cached = nil,
+    chain = chain or M.chain, opts = opts, cached = nil, env = env or {},
   }, Resolver)
 end
 
@@ -104,7 +105,7 @@ function Resolver:fetch()
     return M.normalize(c, "credentials function")
   end
   local tried = {}
-  local ctx = { getenv = self.getenv, clock = self.clock, opts = self.opts }
+  local ctx = { getenv = self.getenv, clock = self.clock, opts = self.opts, env = self.env }
   for _, p in ipairs(self.chain) do
     local ok, c, why = pcall(p.fetch, ctx)
     if not ok then

@@ -77,23 +77,7 @@ function M.new(opts)
     errors.raise("ConfigError", "aws_connect.new expects a table of options, got " .. type(opts))
   end
   check_options(opts)
-  local getenv = config.getenv_of(opts)
-  local region = config.region(opts, getenv)
-  local url, source = config.endpoint(opts, getenv, region)
-  local ep = config.parse_endpoint(url, source)
-
-  local app_id = config.string_opt(opts, "app_id")
-  if app_id then app_id = app_id:gsub("[^%w!#$%%&'*+%-.^_`|~]", "-") end
-  local retry_mode = opts.retry_mode
-  if retry_mode == nil then
-    retry_mode = getenv("AWS_RETRY_MODE")
-    if retry_mode == "" then retry_mode = nil end
-  end
-  retry_mode = retry_mode or "standard"
-  if retry_mode ~= "standard" and retry_mode ~= "legacy" and retry_mode ~= "adaptive" then
-    errors.raise("ConfigError", ("retry_mode must be \"standard\", got %q"):format(tostring(retry_mode)),
-      { field = "retry_mode" })
-  end
+  local cfg = config.resolve(opts)
 
   local t = opts.transport
   if t ~= nil and t ~= "curl" and t ~= "ngx"
@@ -104,30 +88,36 @@ function M.new(opts)
 
   local clock = check_function(opts, "clock") or core.now
   local self = setmetatable({
-    region = region,
-    endpoint = ep.url,
+    region = cfg.region,
+    endpoint = cfg.ep.url,
   }, Client)
   local p = {
-    ep = ep,
-    region = region,
-    getenv = getenv,
-    connect_timeout = config.number_opt(opts, "connect_timeout", 3.1, 0.001),
-    timeout = config.number_opt(opts, "timeout", 60, 0.001),
-    max_body = config.number_opt(opts, "max_body", 10 * 1024 * 1024, 1),
-    verify_tls = config.boolean_opt(opts, "verify_tls", true),
-    ca_file = config.string_opt(opts, "ca_file"),
-    proxy = config.string_opt(opts, "proxy"),
-    user_agent = user_agent(app_id),
+    cfg = cfg,
+    ep = cfg.ep,
+    region = cfg.region,
+    getenv = cfg.getenv,
+    connect_timeout = cfg.connect_timeout,
+    timeout = cfg.timeout,
+    max_body = cfg.max_body,
+    verify_tls = cfg.verify_tls,
+    ca_file = cfg.ca_file,
+    proxy = cfg.proxy,
+    user_agent = user_agent(cfg.app_id),
     logger = check_function(opts, "logger"),
     sleep = check_function(opts, "sleep"),
     clock = clock,
     clock_offset = 0,
     transport_opt = t,
-    retry_mode = retry_mode,
-    max_attempts = config.integer_setting(opts, getenv, "max_attempts", "AWS_MAX_ATTEMPTS", 3, 1, 100),
+    retry_mode = cfg.retry_mode,
+    max_attempts = cfg.max_attempts,
   }
   p.policy = retry.new{ max_attempts = p.max_attempts, random = check_function(opts, "random") }
-  p.resolver = credentials.resolver(opts, getenv, function() return clock() + p.clock_offset end)
+  p.resolver = credentials.resolver(opts, cfg.getenv, function() return clock() + p.clock_offset end, nil, {
+    cfg = cfg,
+    -- providers that talk HTTP (IMDS, containers, STS) use a transport of the client's kind
+    new_transport = function() return M._new_transport(p) end,
+    log = function(level, msg) M._log(p, level, msg) end,
+  })
   private[self] = p
   if not p.verify_tls then
     M._log(p, "warn", "TLS certificate verification is off (verify_tls = false)")
@@ -146,11 +136,18 @@ end
 
 -- Transports ---------------------------------------------------------------
 
+--- A new transport of the kind the client uses (curl, or ngx inside nginx).
+function M._new_transport(p)
+  local t = p.transport_opt
+  if type(t) == "table" then return t end
+  return require("aws_connect.transport.curl").new()
+end
+
 local function transport_of(p)
   local t = p.transport_opt
   if type(t) == "table" then return t end
   if p.transport then return p.transport end
-  p.transport = require("aws_connect.transport.curl").new()
+  p.transport = M._new_transport(p)
   return p.transport
 end
 
@@ -462,6 +459,7 @@ function Client:close()
 end
 
 M._private = function(client) return private[client] end
+require("aws_connect.lifecycle").install(Client, M)
 M.Client = Client
 M._redact_auth = redact_auth
 

@@ -1019,7 +1019,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def fault_trickle(self, item):
         interval = float(item.get("interval", 0.5))
         head, body = self.item_bytes(item, split=True)
-        self.close_connection = bool(item.get("close"))
+        if item.get("close"):
+            self.close_connection = True
         try:
             if item.get("headers_first"):
                 self.wfile.write(head)

@@ -102,6 +102,8 @@ local function strip_nulls(v)
   return v
 end
 
+M.strip_nulls = strip_nulls
+
 local Server = {}
 Server.__index = Server
 
