@@ -472,6 +472,15 @@ describe("fake Connect server", function()
       assert.are.equal(200, send1(srv, { method = "GET", date_offset = 20 }).status)
     end)
 
+    it("checks a signed x-amz-content-sha256 against the body", function()
+      local body = create_body()
+      local r = send1(srv, { method = "PUT", path = "/instance", body = body,
+                             headers = { ["X-Amz-Content-SHA256"] = string.rep("0", 64) } })
+      assert.are.equal(403, r.status)
+      assert.are.equal("InvalidSignatureException", header(r, "x-amzn-ErrorType"))
+      assert.are.equal(0, #srv:instances())
+    end)
+
     it("requires the configured session token, signed", function()
       local s = fake.start{ session_token = "TOKEN/abc+=" }
       finally(function() s:stop() end)
@@ -590,6 +599,15 @@ describe("fake Connect server", function()
       assert.are.equal("ServiceQuotaExceededException", header(r, "x-amzn-ErrorType"))
       assert.is_string(r.json.message)
       assert.are.equal(2, #srv:instances())
+    end)
+
+    it("does not count CREATION_FAILED instances against the quota", function()
+      srv:config{ quota = 1, fail_next_create = "nope" }
+      local id = create(srv).json.Id
+      assert.are.equal("CREATION_FAILED",
+        wait_status(srv, id, "CREATION_FAILED", 3).json.Instance.InstanceStatus)
+      assert.are.equal(200, create(srv).status)
+      assert.are.equal(402, create(srv).status)
     end)
 
     local invalid = {

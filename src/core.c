@@ -143,6 +143,8 @@ static int core_sign(lua_State *L)
     req.session_token = core_opt_string(L, 1, "session_token", &req.session_token_len);
     {
         double t = core_opt_number(L, 1, "time", -1);
+        if (t != t || t > 253402300799.0)
+            return luaL_error(L, "sign: time out of range");
         req.time = t < 0 ? (int64_t)time(NULL) : (int64_t)t;
     }
 
@@ -163,6 +165,8 @@ static int core_sign(lua_State *L)
                     return luaL_error(L, "sign: headers[%d] must hold two strings", (int)i + 1);
                 hdrs[i].name = lua_tolstring(L, -2, &hdrs[i].name_len);
                 hdrs[i].value = lua_tolstring(L, -1, &hdrs[i].value_len);
+                if (memchr(hdrs[i].name, 0, hdrs[i].name_len) || memchr(hdrs[i].value, 0, hdrs[i].value_len))
+                    return luaL_error(L, "sign: headers[%d] contains a NUL byte", (int)i + 1);
                 lua_pop(L, 3);  /* strings stay referenced by the header pair */
             }
             req.headers = hdrs;

@@ -95,6 +95,8 @@ for _, code in ipairs(MODELED) do
   M[code] = setmetatable({ code = code, kind = "service" }, Class)
 end
 M.AccessDeniedException = setmetatable({ code = "AccessDeniedException", kind = "service" }, Class)
+-- raised by wait_for_instance when the instance ends CREATION_FAILED (lifecycle.lua)
+M.InstanceCreationFailed = setmetatable({ code = "InstanceCreationFailed", kind = "service" }, Class)
 
 --- True when x is one of our error objects.
 function M.is_error(x)

@@ -12,7 +12,6 @@ Prints exactly one line "LISTENING <port>" on stdout once ready.
 import argparse
 import base64
 import calendar
-import datetime
 import email.utils
 import hashlib
 import hmac
@@ -21,7 +20,6 @@ import http.server
 import itertools
 import json
 import os
-import random
 import re
 import select
 import signal
@@ -413,7 +411,7 @@ def verify_sigv4(cfg, scheme, method, raw_path, raw_query, headers, body, now):
     if "X-Amz-Content-SHA256" in request.headers:
         claimed = request.headers["X-Amz-Content-SHA256"].strip()
         if claimed != hashlib.sha256(body).hexdigest():
-            raise ApiError(400, "InvalidSignatureException",
+            raise ApiError(403, "InvalidSignatureException",
                            "The provided 'x-amz-content-sha256' header does not match "
                            "what was computed.")
     request.context["timestamp"] = amz_date
@@ -836,7 +834,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                        "Alias '%s' is already in use by instance %s."
                                        % (alias, rec["Id"]))
             quota = cfg.get("quota")
-            if quota is not None and len(live) >= int(quota):
+            in_use = [r for r in live if r["InstanceStatus"] != "CREATION_FAILED"]
+            if quota is not None and len(in_use) >= int(quota):
                 raise ApiError(402, "ServiceQuotaExceededException",
                                "The service quota has been exceeded: at most %d instances "
                                "are allowed in this account." % int(quota))
@@ -1134,7 +1133,10 @@ def main(argv=None):
         "fail_next_create": None,
         "fail_aliases": {},
     }
-    server = Server((args.host, args.port), Handler)
+    server_cls = Server
+    if ":" in args.host:
+        server_cls = type("Server6", (Server,), {"address_family": socket.AF_INET6})
+    server = server_cls((args.host, args.port), Handler)
     server.state = State(defaults)
     server.verbose = args.verbose
     server.tls = False

@@ -176,7 +176,9 @@ function M.start(opts)
     sleep(0.05)
   end
   srv.port = port
-  srv.endpoint = (srv.tls and "https" or "http") .. "://" .. srv.host .. ":" .. port
+  local host = srv.host
+  if host:find(":", 1, true) then host = "[" .. host .. "]" end
+  srv.endpoint = (srv.tls and "https" or "http") .. "://" .. host .. ":" .. port
   return srv
 end
 
