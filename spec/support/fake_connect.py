@@ -3,10 +3,36 @@
 
 Implements CreateInstance, DescribeInstance, ListInstances and DeleteInstance
 with SigV4 verification done by botocore's own signer, plus an unsigned
-control API under /_fake/ (reset, script, requests, instances, config).
+control API under /_fake/.  Must run with /usr/bin/python3 (Debian's
+python3-botocore).  Prints exactly one line "LISTENING <port>" on stdout once
+ready; exits on SIGTERM/SIGINT or when --parent-pid is gone.
 
-Must run with /usr/bin/python3 (Debian's python3-botocore).
-Prints exactly one line "LISTENING <port>" on stdout once ready.
+Command line:
+  --host 127.0.0.1  --port 0  --access-key AKIDFAKE  --secret-key secret
+  --session-token TOK  --region us-east-1  --create-delay 0.5  --quota 10
+  --max-skew 300  --clock-offset 0  --tls-cert F --tls-key F
+  --parent-pid PID  --verbose
+
+Control API (unsigned, JSON, never logged, bypasses the script queue):
+  POST /_fake/reset     instances, log, queue, tokens and config -> start state
+  POST /_fake/script    {"responses": [ITEM, ...]} appended to a FIFO
+  GET  /_fake/script    the pending queue
+  GET  /_fake/requests  logged service requests
+  GET  /_fake/instances all instances incl. ClientToken/DirectoryId
+  GET|POST /_fake/config  merge any of: create_delay quota clock_offset
+                        max_skew fail_next_create fail_aliases access_key
+                        secret_key session_token region (unknown key -> 400)
+  GET  /_fake/health
+
+ITEM (served instead of normal handling, after logging + signature check,
+whatever the signature verdict):
+  {"status", "headers": {name: value|[values]}, "body": str|json,
+   "content_length": sent as-is, "reason", "no_default_headers", "close",
+   "delay": seconds, "pass": true (normal handling after the delay),
+   "fault": reset | reset_mid_body | truncated | garbage | trickle | hang}
+  trickle: "interval" (0.5), "headers_first" (false: whole response trickles)
+  reset_mid_body: "rst_delay" (0.2 s between the half body and the RST)
+  garbage: "length" (64); hang: "max_seconds" (60)
 """
 
 import argparse
