@@ -8,3 +8,5 @@ globals = {}
 self = false
 read_globals = { "ngx", "jit" }
 exclude_files = { "build/", "spec/vectors/" }
+-- directories give only *.lua files; the command-line tool has no extension
+include_files = { "**/*.lua", "bin/aws-connect" }

@@ -171,14 +171,14 @@ function M.install(Client, api)
             instance = inst,
             request_id = meta.request_id,
             status = meta.status,
-            attempts = meta.attempts,
+            attempts = polls,       -- DescribeInstance calls made while waiting
           })
       end
       local left = deadline - now
       if left <= 0 then
         errors.raise("TimeoutError", ("instance %s is still %s after %.0f s (timeout %s s, %d polls)"):format(
           tostring(id), tostring(status), now - start, tostring(timeout), polls),
-          { instance_id = inst.id or id, instance = inst })
+          { instance_id = inst.id or id, instance = inst, attempts = polls })
       end
       api._log(p, "debug", ("instance %s is %s; next poll in %.1f s"):format(
         tostring(id), tostring(status), math.min(interval, left)))
