@@ -113,3 +113,13 @@ describe("core.uuid4", function()
     end
   end)
 end)
+
+describe("decoded arrays", function()
+  it("keep their kind, so [] and {} stay apart", function()
+    local v = core.json_decode('{"a":[],"o":{}}')
+    assert.are.equal("[]", core.json_encode(v.a))
+    assert.are.equal("{}", core.json_encode(v.o))
+    assert.are.equal("array", getmetatable(v.a).__jsontype)
+    assert.is_nil(getmetatable(v.o))
+  end)
+end)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define JSON_BOX_MT "aws_connect.json_box"
+#define JSON_ARRAY_MT "aws_connect.json_array"
 #define JSON_ERRLEN 160
 
 typedef struct { cJSON *root; } json_box;
@@ -119,6 +120,13 @@ static int json_push_item(lua_State *L, const cJSON *item, int depth,
         n = 0;
         for (child = item->child; child; child = child->next) n++;
         lua_createtable(L, n, 0);
+        /* arrays carry the marker json_encode honours, so [] stays [] and
+         * callers can tell an empty array from an empty object */
+        if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
+            lua_pushliteral(L, "array");
+            lua_setfield(L, -2, "__jsontype");
+        }
+        lua_setmetatable(L, -2);
         n = 0;
         for (child = item->child; child; child = child->next) {
             if (json_push_item(L, child, depth + 1, err, errlen)) return -1;

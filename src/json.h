@@ -7,7 +7,8 @@
  * array when its keys are exactly 1..n (n >= 1), or when it carries a
  * metatable with __jsontype = "array"; otherwise an object, so an empty
  * table encodes as {}. JSON null decodes to the json_null sentinel
- * (a light userdata) which also encodes back to null.
+ * (a light userdata) which also encodes back to null. Decoded arrays
+ * carry a metatable with __jsontype = "array".
  */
 #ifndef AWSC_JSON_H
 #define AWSC_JSON_H

@@ -33,7 +33,10 @@ local function opt_type(doc, key, ty, where)
 end
 
 local function expect_object(doc, where)
-  if type(doc) ~= "table" or doc[1] ~= nil then bad_shape(where .. " should be a JSON object") end
+  local mt = type(doc) == "table" and getmetatable(doc)
+  if type(doc) ~= "table" or doc[1] ~= nil or (mt and mt.__jsontype == "array") then
+    bad_shape(where .. " should be a JSON object")
+  end
   return doc
 end
 
