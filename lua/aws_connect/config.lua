@@ -1,9 +1,14 @@
--- aws_connect.config: resolves the client's settings (region, endpoint,
--- timeouts, retry settings, TLS) from explicit options and the environment,
--- without touching the network. Raises ConfigError for settings that
--- cannot work.
+-- aws_connect.config: resolves the client's settings (profile, region,
+-- endpoint, timeouts, retry settings, TLS, proxy) from explicit options, the
+-- environment and the shared config files (~/.aws/config and
+-- ~/.aws/credentials), without touching the network. Raises ConfigError for
+-- settings that cannot work. Called by new(); never at require time.
+--
+-- Precedence of each setting: the option given to new(), then the
+-- environment, then the selected profile (README "Configuration").
 
 local errors = require("aws_connect.errors")
+local ini = require("aws_connect.ini")
 
 local M = {}
 
@@ -24,6 +29,7 @@ local function nonempty(v)
   if v ~= nil and v ~= "" then return v end
   return nil
 end
+M.nonempty = nonempty
 
 local function check_text(name, v)
   if type(v) ~= "string" then config_error(name .. " must be a string, got " .. type(v), name) end
@@ -32,23 +38,163 @@ local function check_text(name, v)
 end
 M.check_text = check_text
 
+-- Files and profiles ------------------------------------------------------------
+
+--- The home directory: HOME, else USERPROFILE, else HOMEDRIVE..HOMEPATH.
+function M.home(getenv)
+  local h = nonempty(getenv("HOME")) or nonempty(getenv("USERPROFILE"))
+  if h then return h end
+  local d, p = nonempty(getenv("HOMEDRIVE")), nonempty(getenv("HOMEPATH"))
+  if d and p then return d .. p end
+  return nil
+end
+
+--- Expands a leading "~" (or "~/...") with the home directory; returns nil
+--- when the path needs a home directory and there is none.
+function M.expand_path(path, getenv)
+  if path == "~" or path:sub(1, 2) == "~/" or path:sub(1, 2) == "~\\" then
+    local h = M.home(getenv)
+    if not h then return nil end
+    return h .. path:sub(2)
+  end
+  return path
+end
+
+local function read_ini(path)
+  local doc, err = ini.read_file(path)
+  if err then config_error("cannot parse " .. err) end
+  return doc
+end
+
+--- Reads the shared config and credentials files. Returns
+--- { config_path, credentials_path,
+---   config_profiles = { name -> keys },       -- config file ([default], [profile x])
+---   credentials_profiles = { name -> keys },  -- credentials file ([x])
+---   services = { name -> { service -> keys } }, -- [services x] in the config file
+---   profiles = { name -> keys } }             -- both, credentials file winning
+--- A file that does not exist counts as empty.
+function M.load_files(getenv)
+  local files = {
+    config_profiles = {}, credentials_profiles = {}, services = {}, profiles = {},
+  }
+  local cpath = nonempty(getenv("AWS_CONFIG_FILE")) or "~/.aws/config"
+  local kpath = nonempty(getenv("AWS_SHARED_CREDENTIALS_FILE")) or "~/.aws/credentials"
+  files.config_path = M.expand_path(cpath, getenv)
+  files.credentials_path = M.expand_path(kpath, getenv)
+
+  local function merge_into(dst, src)
+    for k, v in pairs(src) do dst[k] = v end
+  end
+
+  local doc = files.config_path and read_ini(files.config_path)
+  if doc then
+    for _, sname in ipairs(doc.order) do
+      local values = doc.sections[sname]
+      local name
+      if sname == "default" then
+        name = "default"
+      elseif sname:find("^profile[%s\"']") then
+        local parts = ini.split_header(sname)
+        if parts and #parts == 2 and parts[1] == "profile" then name = parts[2] end
+      elseif sname:find("^services[%s\"']") then
+        local parts = ini.split_header(sname)
+        if parts and #parts == 2 then
+          files.services[parts[2]] = files.services[parts[2]] or {}
+          merge_into(files.services[parts[2]], values)
+        end
+      end
+      if name then
+        files.config_profiles[name] = files.config_profiles[name] or {}
+        merge_into(files.config_profiles[name], values)
+      end
+    end
+  end
+  doc = files.credentials_path and read_ini(files.credentials_path)
+  if doc then
+    for _, sname in ipairs(doc.order) do
+      files.credentials_profiles[sname] = doc.sections[sname]
+    end
+  end
+  for name, values in pairs(files.config_profiles) do
+    files.profiles[name] = {}
+    merge_into(files.profiles[name], values)
+  end
+  for name, values in pairs(files.credentials_profiles) do
+    files.profiles[name] = files.profiles[name] or {}
+    merge_into(files.profiles[name], values)
+  end
+  return files
+end
+
+local function files_hint(files)
+  return ("%s or %s"):format(tostring(files.config_path or "~/.aws/config (no HOME)"),
+    tostring(files.credentials_path or "~/.aws/credentials (no HOME)"))
+end
+M.files_hint = files_hint
+
+--- The profile name: the profile option, then AWS_PROFILE, then
+--- AWS_DEFAULT_PROFILE, then "default". Returns name, explicit (given in
+--- code), source. A profile that is named but missing is a ConfigError.
+function M.profile_name(opts, getenv, files)
+  local name, source = opts.profile, "profile option"
+  if name ~= nil then
+    check_text("profile", name)
+    if name == "" then config_error("profile must not be empty", "profile") end
+  else
+    name, source = nonempty(getenv("AWS_PROFILE")), "AWS_PROFILE"
+    if not name then name, source = nonempty(getenv("AWS_DEFAULT_PROFILE")), "AWS_DEFAULT_PROFILE" end
+    if name then check_text(source, name) end
+  end
+  if name == nil then return "default", false, "default" end
+  if files and not files.profiles[name] then
+    config_error(("profile %q (from %s) was not found in %s"):format(name, source, files_hint(files)), "profile")
+  end
+  return name, source == "profile option", source
+end
+
+--- A string value of a profile key (sub-sections are not values).
+function M.profile_value(profile, key)
+  local v = profile and profile[key]
+  if type(v) == "string" and v ~= "" then return v end
+  return nil
+end
+
+--- Parses "true"/"false" (any case); raises ConfigError on anything else.
+function M.parse_bool(v, source)
+  local l = v:lower()
+  if l == "true" then return true end
+  if l == "false" then return false end
+  config_error(("%s must be true or false, got %q"):format(source, v), source)
+end
+
+-- Region ------------------------------------------------------------------------
+
 --- Region: explicit -> AWS_REGION -> AWS_DEFAULT_REGION -> profile.
-function M.region(opts, getenv, profile)
+--- A "fips-" prefix or "-fips" suffix is removed and turns FIPS on.
+--- Returns region, fips (boolean), source.
+function M.region(opts, getenv, profile, profile_name)
   local r = opts.region
   local source = "region option"
   if r == nil then r, source = nonempty(getenv("AWS_REGION")), "AWS_REGION" end
   if r == nil then r, source = nonempty(getenv("AWS_DEFAULT_REGION")), "AWS_DEFAULT_REGION" end
-  if r == nil and profile then r, source = nonempty(profile.region), "profile region" end
+  if r == nil then
+    r, source = M.profile_value(profile, "region"), ("region of profile %q"):format(profile_name or "default")
+  end
   if r == nil then
     config_error("no region: pass new{ region = \"us-east-1\" }, set AWS_REGION or AWS_DEFAULT_REGION, "
-      .. "or add region = ... to your profile in ~/.aws/config", "region")
+      .. "or add region = us-east-1 to your profile in ~/.aws/config", "region")
   end
   check_text(source, r)
+  local fips = false
+  local stripped = r:match("^fips%-(.+)$") or r:match("^(.+)%-fips$")
+  if stripped then r, fips = stripped, true end
   if not r:find("^[a-z0-9][a-z0-9%-]*$") or #r > 63 then
     config_error(("invalid region %q (from %s)"):format(r, source), "region")
   end
-  return r
+  return r, fips, source
 end
+
+-- Endpoint ------------------------------------------------------------------------
 
 --- Splits an endpoint URL into its parts; raises ConfigError when it is
 --- not http(s)://host[:port][/path].
@@ -93,28 +239,115 @@ function M.parse_endpoint(url, source)
   }
 end
 
---- Default endpoint for a region: https://connect.{region}.{dnsSuffix}.
---- (The full rule set with FIPS and dual-stack lives in endpoints.lua when
---- present.)
-function M.default_endpoint(region)
-  local ok, endpoints = pcall(require, "aws_connect.endpoints")
-  if ok and type(endpoints) == "table" and endpoints.resolve then
-    return endpoints.resolve(region)
+--- A configured (custom) endpoint URL for a service, from the sources
+--- after the explicit option: AWS_ENDPOINT_URL_<ENV_ID>, AWS_ENDPOINT_URL,
+--- the profile's [services x] section (`<key> =` / `endpoint_url =`), the
+--- profile's endpoint_url. AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (or the
+--- profile's ignore_configured_endpoint_urls) turns them all off.
+--- Returns url, source or nil.
+function M.configured_endpoint(getenv, files, profile, profile_name, key, env_id)
+  local ign = nonempty(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+  local ign_source = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+  if not ign then
+    ign, ign_source = M.profile_value(profile, "ignore_configured_endpoint_urls"), "ignore_configured_endpoint_urls"
   end
-  local suffix = region:find("^cn%-") and "amazonaws.com.cn" or "amazonaws.com"
-  return "https://connect." .. region .. "." .. suffix
-end
-
---- Endpoint: explicit -> AWS_ENDPOINT_URL_CONNECT -> AWS_ENDPOINT_URL ->
---- the default for the region. Returns the URL and its source.
-function M.endpoint(opts, getenv, region)
-  if opts.endpoint ~= nil then return opts.endpoint, "endpoint option" end
-  local e = nonempty(getenv("AWS_ENDPOINT_URL_CONNECT"))
-  if e then return e, "AWS_ENDPOINT_URL_CONNECT" end
+  if ign and M.parse_bool(ign, ign_source) then return nil end
+  local e = nonempty(getenv("AWS_ENDPOINT_URL_" .. env_id))
+  if e then return e, "AWS_ENDPOINT_URL_" .. env_id end
   e = nonempty(getenv("AWS_ENDPOINT_URL"))
   if e then return e, "AWS_ENDPOINT_URL" end
-  return M.default_endpoint(region), "default endpoint"
+  local sname = M.profile_value(profile, "services")
+  if sname then
+    local section = files and files.services[sname]
+    if not section then
+      config_error(("profile %q refers to [services %s], which does not exist"):format(profile_name, sname), "endpoint")
+    end
+    local sub = section[key]
+    if type(sub) == "table" and nonempty(sub.endpoint_url) then
+      return sub.endpoint_url, ("[services %s] %s endpoint_url"):format(sname, key)
+    end
+  end
+  e = M.profile_value(profile, "endpoint_url")
+  if e then return e, ("endpoint_url of profile %q"):format(profile_name) end
+  return nil
 end
+
+--- Default endpoint of a region from the rule set (FIPS and dual-stack
+--- variants included).
+function M.default_endpoint(region, use_fips, use_dualstack)
+  return require("aws_connect.endpoints").resolve{
+    region = region, use_fips = use_fips, use_dualstack = use_dualstack,
+  }
+end
+
+-- Proxies ------------------------------------------------------------------------------
+
+local function ipv4(s)
+  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return nil end
+  a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
+  if a > 255 or b > 255 or c > 255 or d > 255 then return nil end
+  return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+--- True when NO_PROXY (curl's rules: "*", host names matching exactly or
+--- as a domain suffix with or without a leading dot, optional :port, IPv4
+--- CIDR ranges) exempts host:port.
+function M.no_proxy_match(list, host, port)
+  host = host:lower():gsub("^%[(.*)%]$", "%1")
+  for entry in list:gmatch("[^,%s]+") do
+    entry = entry:lower()
+    if entry == "*" then return true end
+    local eport
+    local h, p = entry:match("^(.-):(%d+)$")
+    if h and not entry:find("^%[") and not h:find(":") then entry, eport = h, tonumber(p) end
+    local bracket = entry:match("^%[(.*)%](.*)$")
+    if bracket then entry = bracket end
+    entry = entry:gsub("^%.", "")
+    if not eport or eport == port then
+      local net, bits = entry:match("^([%d.]+)/(%d+)$")
+      local hip = ipv4(host)
+      if net and hip and ipv4(net) and tonumber(bits) <= 32 then
+        local size = 2 ^ (32 - tonumber(bits))
+        if math.floor(hip / size) == math.floor(ipv4(net) / size) then return true end
+      elseif host == entry or (#host > #entry and host:sub(-#entry - 1) == "." .. entry) then
+        return true
+      end
+    end
+  end
+  return false
+end
+
+--- The proxy for a URL: the proxy option (a URL, or "" / false for none),
+--- else https_proxy/HTTPS_PROXY (https URLs) or http_proxy/HTTP_PROXY
+--- (http URLs), else all_proxy/ALL_PROXY; a host listed in
+--- no_proxy/NO_PROXY goes direct. Lower-case names win, as in curl and
+--- Python. Returns the proxy URL, or "" for a direct connection (libcurl
+--- then ignores its own environment, so an injected getenv is obeyed).
+function M.proxy_for(getenv, url, explicit)
+  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  scheme = scheme and scheme:lower() or "http"
+  authority = authority or ""
+  local host, port = authority:match("^(%[.*%]):?(%d*)$")
+  if not host then host, port = authority:match("^([^:]*):?(%d*)$") end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  local function env(name) return nonempty(getenv(name:lower())) or nonempty(getenv(name:upper())) end
+  local proxy
+  if explicit ~= nil then
+    if explicit == false or explicit == "" then return "" end
+    proxy = explicit
+  else
+    proxy = (scheme == "https" and env("https_proxy") or nil)
+      or (scheme == "http" and env("http_proxy") or nil)
+      or env("all_proxy")
+  end
+  if not proxy then return "" end
+  local no_proxy = env("no_proxy")
+  if no_proxy and M.no_proxy_match(no_proxy, host or "", port) then return "" end
+  return proxy
+end
+
+-- Numbers, booleans, strings --------------------------------------------------------
 
 local function number_opt(opts, name, default, min)
   local v = opts[name]
@@ -126,14 +359,27 @@ local function number_opt(opts, name, default, min)
 end
 M.number_opt = number_opt
 
---- Integer setting from the option or an environment variable.
-function M.integer_setting(opts, getenv, name, envname, default, min, max)
+-- A number from the option, else from a profile key (a string).
+local function number_setting(opts, name, profile, key, default, min)
+  if opts[name] ~= nil then return number_opt(opts, name, default, min) end
+  local s = M.profile_value(profile, key)
+  if s == nil then return default end
+  local v = tonumber(s)
+  if not v or v ~= v or v < min or v == math.huge then
+    config_error(("profile setting %s must be a number >= %s, got %q"):format(key, tostring(min), s), name)
+  end
+  return v
+end
+
+--- Integer setting from the option, an environment variable or a profile key.
+function M.integer_setting(opts, getenv, name, envname, default, min, max, profile, key)
   local v, source = opts[name], name
   if v == nil then
-    local e = nonempty(getenv(envname))
+    local e, esrc = nonempty(getenv(envname)), envname
+    if not e and profile and key then e, esrc = M.profile_value(profile, key), "profile setting " .. key end
     if e then
-      v, source = tonumber(e), envname
-      if not v then config_error(("%s=%q is not a number"):format(envname, e), name) end
+      v, source = tonumber(e), esrc
+      if not v then config_error(("%s=%q is not a number"):format(esrc, e), name) end
     end
   end
   if v == nil then return default end
@@ -150,40 +396,95 @@ function M.boolean_opt(opts, name, default)
   return v
 end
 
+--- Boolean from the option, an environment variable ("true"/"false") or a
+--- profile key.
+function M.boolean_setting(opts, getenv, name, envname, profile, key, default)
+  if opts[name] ~= nil then return M.boolean_opt(opts, name, default) end
+  local e = nonempty(getenv(envname))
+  if e then return M.parse_bool(e, envname) end
+  e = M.profile_value(profile, key)
+  if e then return M.parse_bool(e, "profile setting " .. key) end
+  return default
+end
+
 function M.string_opt(opts, name)
   local v = opts[name]
   if v == nil then return nil end
   return check_text(name, v)
 end
 
+-- String from the option, an environment variable or a profile key.
+local function string_setting(opts, getenv, name, envname, profile, key)
+  if opts[name] ~= nil then return M.string_opt(opts, name) end
+  local e = envname and nonempty(getenv(envname))
+  if e then return check_text(envname, e) end
+  e = M.profile_value(profile, key)
+  if e then return check_text("profile setting " .. key, e) end
+  return nil
+end
+
+-- Resolve ---------------------------------------------------------------------------
+
 --- Resolves every setting of a client from its options, the environment
---- (and, with profiles, the shared config files). Needs no network.
+--- and the shared config files. Needs no network.
 function M.resolve(opts)
   local getenv = M.getenv_of(opts)
-  local cfg = { getenv = getenv }
-  cfg.region = M.region(opts, getenv)
-  local url, source = M.endpoint(opts, getenv, cfg.region)
-  cfg.endpoint_source = source
-  cfg.ep = M.parse_endpoint(url, source)
-  cfg.connect_timeout = number_opt(opts, "connect_timeout", 3.1, 0.001)
-  cfg.timeout = number_opt(opts, "timeout", 60, 0.001)
+  local files = M.load_files(getenv)
+  local pname, pexplicit = M.profile_name(opts, getenv, files)
+  local profile = files.profiles[pname] or {}
+  local cfg = {
+    getenv = getenv, files = files, profile_name = pname, profile_explicit = pexplicit, profile = profile,
+  }
+  local fips_region
+  cfg.region, fips_region, cfg.region_source = M.region(opts, getenv, profile, pname)
+  cfg.use_fips = M.boolean_setting(opts, getenv, "use_fips", "AWS_USE_FIPS_ENDPOINT", profile,
+    "use_fips_endpoint", false) or fips_region
+  cfg.use_dualstack = M.boolean_setting(opts, getenv, "use_dualstack", "AWS_USE_DUALSTACK_ENDPOINT", profile,
+    "use_dualstack_endpoint", false)
+
+  local custom, source
+  if opts.endpoint ~= nil then
+    custom, source = check_text("endpoint", opts.endpoint), "endpoint option"
+  else
+    custom, source = M.configured_endpoint(getenv, files, profile, pname, "connect", "CONNECT")
+  end
+  if custom then check_text(source, custom) end
+  local ok, url = pcall(require("aws_connect.endpoints").resolve, {
+    region = cfg.region, use_fips = cfg.use_fips, use_dualstack = cfg.use_dualstack, endpoint = custom,
+  })
+  if not ok then
+    if errors.is_error(url) and custom then
+      url.message = url.message .. " (endpoint from " .. source .. "; set use_fips/use_dualstack = false "
+        .. "or drop the custom endpoint)"
+    end
+    error(url, 0)
+  end
+  cfg.endpoint_source = source or "endpoint rules"
+  cfg.ep = M.parse_endpoint(url, cfg.endpoint_source)
+
+  cfg.connect_timeout = number_setting(opts, "connect_timeout", profile, "connect_timeout", 3.1, 0.001)
+  cfg.timeout = number_setting(opts, "timeout", profile, "read_timeout", 60, 0.001)
   cfg.max_body = number_opt(opts, "max_body", 10 * 1024 * 1024, 1)
   cfg.verify_tls = M.boolean_opt(opts, "verify_tls", true)
-  cfg.ca_file = M.string_opt(opts, "ca_file")
-  cfg.proxy = M.string_opt(opts, "proxy")
-  cfg.use_fips = M.boolean_opt(opts, "use_fips", false)
-  cfg.use_dualstack = M.boolean_opt(opts, "use_dualstack", false)
-  local app_id = M.string_opt(opts, "app_id")
+  local ca = string_setting(opts, getenv, "ca_file", "AWS_CA_BUNDLE", profile, "ca_bundle")
+  if ca then ca = M.expand_path(ca, getenv) or ca end
+  cfg.ca_file = ca
+  local proxy = opts.proxy
+  if proxy ~= nil and proxy ~= false then check_text("proxy", proxy) end
+  cfg.proxy_option = proxy
+  cfg.proxy = M.proxy_for(getenv, cfg.ep.url, proxy)
+  local app_id = string_setting(opts, getenv, "app_id", "AWS_SDK_UA_APP_ID", profile, "sdk_ua_app_id")
   if app_id then app_id = app_id:gsub("[^%w!#$%%&'*+%-.^_`|~]", "-") end
   cfg.app_id = app_id
-  local retry_mode = opts.retry_mode
-  if retry_mode == nil then retry_mode = nonempty(getenv("AWS_RETRY_MODE")) end
+  local retry_mode = string_setting(opts, getenv, "retry_mode", "AWS_RETRY_MODE", profile, "retry_mode")
   retry_mode = retry_mode or "standard"
   if retry_mode ~= "standard" and retry_mode ~= "legacy" and retry_mode ~= "adaptive" then
-    config_error(("retry_mode must be \"standard\", got %q"):format(tostring(retry_mode)), "retry_mode")
+    config_error(("retry_mode must be \"standard\", \"legacy\" or \"adaptive\", got %q"):format(tostring(retry_mode)),
+      "retry_mode")
   end
   cfg.retry_mode = retry_mode
-  cfg.max_attempts = M.integer_setting(opts, getenv, "max_attempts", "AWS_MAX_ATTEMPTS", 3, 1, 100)
+  cfg.max_attempts = M.integer_setting(opts, getenv, "max_attempts", "AWS_MAX_ATTEMPTS", 3, 1, 100,
+    profile, "max_attempts")
   return cfg
 end
 

@@ -5,15 +5,39 @@
 -- credentials before they expire. Each provider is
 --   { name = "...", fetch = function(ctx) -> creds | nil, why_not }
 -- and returns nil with a reason when it does not apply, so that a chain
--- that finds nothing can say what it tried. Secrets never appear in
--- messages.
+-- that finds nothing raises one CredentialsError saying what it tried. A
+-- provider that applies but fails (a denied AssumeRole, a broken
+-- credential_process) raises at once, as botocore does. Secrets never
+-- appear in messages.
+--
+-- Chain (README "Configuration"): the credentials option, then
+-- environment -> assume-role -> web identity -> shared credentials file ->
+-- credential_process -> config file -> container -> instance metadata.
+--
+-- Refresh: credentials with an expiration are refreshed when less than 15
+-- minutes remain (advisory: a failure is logged and the current, still
+-- valid credentials are kept) and must be refreshed when less than 10
+-- minutes remain (mandatory: a failure is raised).
+--
+-- Single flight: one refresh at a time. A refresh can yield (the cosocket
+-- transport inside OpenResty), so other coroutines may ask meanwhile:
+-- during an advisory refresh they get the current credentials at once;
+-- when there are no usable credentials they wait for the refresh in
+-- progress by calling env.yield(seconds) (e.g. ngx.sleep) in a loop, then
+-- take its result (or its error). Without env.yield, or when it returns
+-- false (it cannot wait in this context), such a caller refreshes by itself. A refresh that has not finished after
+-- M.WAIT_LIMIT seconds of waiting (its coroutine was abandoned) is taken over.
 
 local errors = require("aws_connect.errors")
+local config = require("aws_connect.config")
 
 local M = {}
 
 local ADVISORY = 15 * 60   -- refresh this long before expiry, keep old on failure
 local MANDATORY = 10 * 60  -- must refresh this long before expiry
+M.ADVISORY, M.MANDATORY = ADVISORY, MANDATORY
+M.WAIT_STEP = 0.01
+M.WAIT_LIMIT = 60
 
 local function cred_error(msg)
   errors.raise("CredentialsError", msg)
@@ -42,30 +66,27 @@ function M.normalize(c, source)
     secret_access_key = check_part(source, "secret_access_key", c.secret_access_key),
     session_token = check_part(source, "session_token", c.session_token, true),
     expiration = exp,
+    account_id = type(c.account_id) == "string" and c.account_id or nil,
     source = source,
   }
 end
 
--- Providers ----------------------------------------------------------------
+-- Providers (loaded on first use) ---------------------------------------------------
 
-local function env_provider(ctx)
-  local id, secret = ctx.getenv("AWS_ACCESS_KEY_ID"), ctx.getenv("AWS_SECRET_ACCESS_KEY")
-  if (id == nil or id == "") and (secret == nil or secret == "") then
-    return nil, "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set"
-  end
-  if id == nil or id == "" then return nil, "environment: AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID" end
-  if secret == nil or secret == "" then return nil, "environment: AWS_ACCESS_KEY_ID set without AWS_SECRET_ACCESS_KEY" end
-  local token = ctx.getenv("AWS_SESSION_TOKEN")
-  if token == nil or token == "" then token = ctx.getenv("AWS_SECURITY_TOKEN") end
-  if token == "" then token = nil end
-  return { access_key_id = id, secret_access_key = secret, session_token = token }
+local function lazy(module, fn)
+  return function(ctx) return require(module)[fn](ctx) end
 end
 
---- The default chain after explicit credentials. Later providers (profiles,
---- assume-role, web identity, process, container, IMDS) are inserted here
---- by name order; see README "Configuration".
+--- The default chain after explicit credentials.
 M.chain = {
-  { name = "environment", fetch = env_provider },
+  { name = "environment", fetch = lazy("aws_connect.providers.env", "fetch") },
+  { name = "assume-role", fetch = lazy("aws_connect.providers.profile", "assume_role") },
+  { name = "web identity", fetch = lazy("aws_connect.providers.profile", "web_identity") },
+  { name = "shared credentials file", fetch = lazy("aws_connect.providers.profile", "shared_file") },
+  { name = "credential_process", fetch = lazy("aws_connect.providers.process", "fetch") },
+  { name = "config file", fetch = lazy("aws_connect.providers.profile", "config_file") },
+  { name = "container", fetch = lazy("aws_connect.providers.container", "fetch") },
+  { name = "instance metadata", fetch = lazy("aws_connect.providers.imds", "fetch") },
 }
 
 -- Resolver -----------------------------------------------------------------
@@ -76,7 +97,9 @@ Resolver.__tostring = function() return "aws_connect.credentials resolver" end
 
 --- opts.credentials may be a table or a function returning one; otherwise
 --- the chain is walked. clock() gives epoch seconds.
---- env (optional) is passed to providers as ctx.env: { cfg, new_transport, log }.
+--- env (optional) is passed to providers as ctx.env:
+---   { cfg = config.resolve's result, new_transport = function() -> transport,
+---     log = function(level, msg), yield = function(seconds), sleep = function(seconds) }
 function M.resolver(opts, getenv, clock, chain, env)
   local explicit = opts.credentials
   if explicit ~= nil and type(explicit) ~= "table" and type(explicit) ~= "function" then
@@ -89,10 +112,37 @@ function M.resolver(opts, getenv, clock, chain, env)
   return setmetatable({
     explicit = explicit, getenv = getenv, clock = clock,
     chain = chain or M.chain, opts = opts, cached = nil, env = env or {},
+    refreshing = false, fetches = 0,
   }, Resolver)
 end
 
+-- The context providers get; built on first use.
+function Resolver:context()
+  if self.ctx then return self.ctx end
+  local env = self.env
+  local cfg = env.cfg
+  if not cfg then
+    -- used without a client: read the files now, tolerate a missing region
+    local ok, c = pcall(config.resolve, self.opts)
+    if ok then
+      cfg = c
+    else
+      local files = config.load_files(self.getenv)
+      local name, explicit = config.profile_name(self.opts, self.getenv, files)
+      cfg = { getenv = self.getenv, files = files, profile_name = name, profile_explicit = explicit }
+    end
+  end
+  local log = env.log
+  self.ctx = {
+    getenv = self.getenv, clock = self.clock, opts = self.opts, env = env, cfg = cfg,
+    files = cfg.files, profile_name = cfg.profile_name or "default", profile_explicit = cfg.profile_explicit,
+    log = function(level, msg) if log then pcall(log, level, msg) end end,
+  }
+  return self.ctx
+end
+
 function Resolver:fetch()
+  self.fetches = self.fetches + 1
   local ex = self.explicit
   if type(ex) == "table" then return ex end
   if type(ex) == "function" then
@@ -105,35 +155,68 @@ function Resolver:fetch()
     return M.normalize(c, "credentials function")
   end
   local tried = {}
-  local ctx = { getenv = self.getenv, clock = self.clock, opts = self.opts, env = self.env }
+  local ctx = self:context()
   for _, p in ipairs(self.chain) do
     local ok, c, why = pcall(p.fetch, ctx)
     if not ok then
       if errors.is_error(c) then error(c, 0) end
       cred_error(p.name .. ": " .. tostring(c))
     end
-    if c then return M.normalize(c, p.name) end
+    if c then
+      local n = M.normalize(c, p.name)
+      local left = n.expiration and (" (expires in %d s)"):format(math.floor(n.expiration - self.clock())) or ""
+      ctx.log("debug", "credentials from " .. p.name .. left)
+      return n
+    end
     tried[#tried + 1] = why or p.name
   end
-  cred_error("no credentials found; tried: " .. table.concat(tried, "; "))
+  cred_error("no credentials found; tried: " .. table.concat(tried, "; ")
+    .. ". Pass new{ credentials = ... }, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+    .. "or configure a profile in ~/.aws/credentials")
 end
 
---- Current credentials, refreshed ahead of expiry.
+local function log(self, level, msg)
+  local l = self.env.log
+  if l then pcall(l, level, msg) end
+end
+
+--- Current credentials, refreshed ahead of expiry (see the top of the file).
 function Resolver:get()
   local c = self.cached
-  if c then
-    if not c.expiration then return c end
-    local left = c.expiration - self.clock()
-    if left > ADVISORY then return c end
-    if left > MANDATORY then
-      local ok, fresh = pcall(self.fetch, self)
-      if ok then self.cached = fresh; return fresh end
-      return c  -- advisory refresh failed: keep the still valid ones
+  if c and (not c.expiration or c.expiration - self.clock() > ADVISORY) then return c end
+  local mandatory = (c == nil) or (c.expiration - self.clock() <= MANDATORY)
+  if self.refreshing then
+    if not mandatory then return c end -- another caller refreshes; ours are still good
+    local yield = self.env.yield
+    if yield then
+      local waited = 0
+      while self.refreshing and waited < M.WAIT_LIMIT do
+        if yield(M.WAIT_STEP) == false then break end -- cannot wait here (e.g. outside nginx)
+        waited = waited + M.WAIT_STEP
+      end
+      if not self.refreshing then
+        -- the refresh we waited for set either last_error or fresh credentials
+        if self.last_error then error(self.last_error, 0) end
+        if self.cached then return self.cached end
+      end
+      if self.refreshing then log(self, "warn", "cannot wait for the credentials refresh in progress; refreshing again") end
     end
   end
-  c = self:fetch()
-  self.cached = c
-  return c
+  self.refreshing = true
+  local ok, fresh = pcall(self.fetch, self)
+  self.refreshing = false
+  if ok then
+    self.cached = fresh
+    self.last_error = nil
+    return fresh
+  end
+  if not errors.is_error(fresh) then fresh = errors.new("CredentialsError", tostring(fresh)) end
+  self.last_error = fresh
+  if not mandatory and c and c.expiration > self.clock() then
+    log(self, "warn", "advisory credentials refresh failed; keeping the current credentials: " .. tostring(fresh))
+    return c
+  end
+  error(fresh, 0)
 end
 
 function Resolver:invalidate()
