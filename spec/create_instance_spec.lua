@@ -81,7 +81,7 @@ describe("create_instance against the fake Connect server", function()
       Tags = { team = "ops", ["cost center"] = "42" }, ClientToken = "my-token-1",
     }, body)
     assert.are.equal("application/json", header_of(r, "Content-Type"))
-    assert.is_truthy(header_of(r, "User-Agent"):find("^lua%-aws%-connect/[%d.]+ lua/%S+ app/spec$"))
+    assert.is_truthy(header_of(r, "User-Agent"):find("^lua%-aws%-connect/[%d.]+ lua/%S+.* app/spec$"))
     assert.is_truthy(header_of(r, "amz-sdk-request"):find("^attempt=1; max=1$"))
     assert.is_nil(header_of(r, "X-Amz-Security-Token"))
 

@@ -1106,6 +1106,7 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = 64  # listen backlog: bursts of concurrent connections (nginx spec)
 
 
 # --------------------------------------------------------------------------
