@@ -6,7 +6,9 @@
  * raise or longjmp: they record the problem in the response and return an
  * abort code; the caller learns of it from http_perform's return value.
  * Bodies over the cap are refused as soon as their size is known (from
- * Content-Length, or while they stream in), never buffered whole.
+ * Content-Length, or while they stream in), never buffered whole; header
+ * blocks are capped too. Any failed exchange drops the connection, so a
+ * half-read response can never be mistaken for the start of the next one.
  */
 #include "http.h"
 
@@ -139,8 +141,12 @@ static size_t http_header_cb(char *buf, size_t size, size_t nitems, void *ud)
     http_response *r = ud;
     size_t n = size * nitems, len = n, colon;
     const char *p = buf;
-    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+    r->header_bytes += n;
+    if (r->header_bytes > HTTP_MAX_HEADER_BYTES) { r->too_large = 2; return 0; }
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        r->seen_status = 1;
         return http_on_status_line(r, p, n) ? n : 0;
+    }
     while (len > 0 && http_is_ws(p[len - 1])) len--;
     if (len == 0) return n;                         /* end of block */
     if (http_is_ws(p[0]) && r->nheaders > 0) {
@@ -218,49 +224,68 @@ static size_t http_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static http_error http_classify(CURLcode rc)
+/* Which failures are worth a retry is decided in Lua from these kinds:
+ * TLS means the peer's certificate was refused (a retry cannot help); a
+ * handshake that broke off is a connection failure like any other. */
+static http_error http_classify(CURLcode rc, int seen_status)
 {
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
         return HTTP_ERR_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
         return HTTP_ERR_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+        return HTTP_ERR_TLS;
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
     case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        return HTTP_ERR_TLS;
+    case CURLE_URL_MALFORMAT:
+        return HTTP_ERR_USAGE;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-        return HTTP_ERR_RECV;
+        /* once a status line arrived, the response was cut short */
+        return seen_status ? HTTP_ERR_PROTOCOL : HTTP_ERR_RECV;
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_UNSUPPORTED_PROTOCOL:   /* URLs are http(s) here: "Received HTTP/0.9" */
         return HTTP_ERR_PROTOCOL;
     case CURLE_FILESIZE_EXCEEDED:
         return HTTP_ERR_TOO_LARGE;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return HTTP_ERR_USAGE;
     case CURLE_OUT_OF_MEMORY:
         return HTTP_ERR_NOMEM;
     default:
         return HTTP_ERR_OTHER;
     }
+}
+
+static int http_scheme_ok(const char *url)
+{
+    return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
+}
+
+/* Forget every pointer into the caller's memory the handle may still hold. */
+static void http_unhook(CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
 }
 
 #define HTTP_SET(opt, val) \
@@ -280,8 +305,13 @@ http_error http_perform(http_session *s, const http_request *req,
 
     memset(res, 0, sizeof *res);
     res->max_body = req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+    if (res->max_body > HTTP_MAX_BODY_LIMIT) res->max_body = HTTP_MAX_BODY_LIMIT;
     curlerr[0] = '\0';
     if (!e) { http_seterr(err, errlen, "session is closed"); return HTTP_ERR_USAGE; }
+    if (!req->url || !req->method || !http_scheme_ok(req->url)) {
+        http_seterr(err, errlen, "the URL must start with http:// or https://");
+        return HTTP_ERR_USAGE;
+    }
 
     for (i = 0; i < req->nheaders; i++) {
         tmp = curl_slist_append(list, req->headers[i]);
@@ -323,22 +353,32 @@ http_error http_perform(http_session *s, const http_request *req,
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn);
     curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &total);
     /* do not leave pointers into the caller's memory behind */
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    http_unhook(e);
     curl_slist_free_all(list);
     list = NULL;
     res->status = status;
     res->new_connections = nconn;
     res->total_time = total;
 
-    if (res->nomem) goto nomem;
-    if (res->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (res->nomem) {
+        http_session_discard(s, NULL, 0);
+        goto nomem;
+    }
+    if (res->too_large == 2) {
+        snprintf(err, errlen, "response headers exceed the %zu byte limit", HTTP_MAX_HEADER_BYTES);
+        kind = HTTP_ERR_TOO_LARGE;
+    } else if (res->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(err, errlen, "response body exceeds the %zu byte limit", res->max_body);
         kind = HTTP_ERR_TOO_LARGE;
     } else if (rc != CURLE_OK) {
-        kind = http_classify(rc);
-        snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(rc));
+        const char *what = curlerr[0] ? curlerr : curl_easy_strerror(rc);
+        kind = http_classify(rc, res->seen_status);
+        if (kind == HTTP_ERR_PROTOCOL && res->seen_status && rc != CURLE_WEIRD_SERVER_REPLY)
+            snprintf(err, errlen, "response cut short: %s", what);
+        else if (rc == CURLE_SSL_CONNECT_ERROR)
+            snprintf(err, errlen, "TLS handshake failed: %s", what);
+        else
+            snprintf(err, errlen, "%s", what);
     } else if (status < 100) {
         snprintf(err, errlen, "no HTTP status in the response");
         kind = HTTP_ERR_PROTOCOL;
@@ -352,6 +392,7 @@ http_error http_perform(http_session *s, const http_request *req,
     return kind;
 
 setopt_failed:
+    http_unhook(e);
     curl_slist_free_all(list);
     snprintf(err, errlen, "%s", curl_easy_strerror(rc));
     return rc == CURLE_OUT_OF_MEMORY ? HTTP_ERR_NOMEM : HTTP_ERR_USAGE;

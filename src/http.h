@@ -12,16 +12,18 @@
 #include <stddef.h>
 
 #define HTTP_ERRLEN 256
+#define HTTP_MAX_BODY_LIMIT ((size_t)1 << 31)      /* largest body cap honoured */
+#define HTTP_MAX_HEADER_BYTES ((size_t)256 * 1024) /* all header lines of a response */
 
 typedef enum {
     HTTP_OK = 0,
-    HTTP_ERR_CONNECT,     /* refused, unreachable, DNS failure */
-    HTTP_ERR_TIMEOUT,     /* connect or total timeout */
-    HTTP_ERR_TLS,         /* handshake or certificate verification failure */
-    HTTP_ERR_RECV,        /* reset, closed early, cut short */
-    HTTP_ERR_PROTOCOL,    /* not HTTP, malformed response */
-    HTTP_ERR_TOO_LARGE,   /* body over the size cap (not buffered) */
-    HTTP_ERR_USAGE,       /* bad option (URL, CA file, ...) */
+    HTTP_ERR_CONNECT,     /* refused, unreachable, DNS failure, TLS handshake broken off */
+    HTTP_ERR_TIMEOUT,     /* connect or total timeout (a trickling server included) */
+    HTTP_ERR_TLS,         /* certificate verification failure (never worth a retry) */
+    HTTP_ERR_RECV,        /* reset or closed before any response arrived */
+    HTTP_ERR_PROTOCOL,    /* not HTTP, malformed, or cut short after the status line */
+    HTTP_ERR_TOO_LARGE,   /* body or headers over the size cap (not buffered) */
+    HTTP_ERR_USAGE,       /* bad option (URL, unreadable CA file, ...) */
     HTTP_ERR_NOMEM,
     HTTP_ERR_OTHER
 } http_error;
@@ -37,7 +39,7 @@ typedef struct {
     int verify_tls;
     const char *ca_file;             /* NULL: system store */
     const char *proxy;               /* NULL: libcurl's environment rules; "" disables */
-    size_t max_body;                 /* 0: 10 MiB */
+    size_t max_body;                 /* 0: 10 MiB; clamped to HTTP_MAX_BODY_LIMIT */
 } http_request;
 
 typedef struct {
@@ -53,7 +55,9 @@ typedef struct {
     double total_time;               /* seconds */
     /* internal */
     size_t max_body;
-    int too_large;
+    size_t header_bytes;
+    int seen_status;                 /* a status line arrived */
+    int too_large;                   /* 1: body over the cap, 2: headers over the cap */
     int nomem;
 } http_response;
 
