@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -115,6 +116,18 @@ static void core_set_str(lua_State *L, const char *k, const char *v)
     lua_setfield(L, -2, k);
 }
 
+/* An HTTP field name (RFC 9110 token): visible ASCII except separators. */
+static int core_header_name_ok(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7F || strchr("\"(),/:;<=>?@[\\]{}", c)) return 0;
+    }
+    return 1;
+}
+
 static int core_sign(lua_State *L)
 {
     core_sigv4 *c = lua_touserdata(L, lua_upvalueindex(1));
@@ -165,7 +178,9 @@ static int core_sign(lua_State *L)
                     return luaL_error(L, "sign: headers[%d] must hold two strings", (int)i + 1);
                 hdrs[i].name = lua_tolstring(L, -2, &hdrs[i].name_len);
                 hdrs[i].value = lua_tolstring(L, -1, &hdrs[i].value_len);
-                if (memchr(hdrs[i].name, 0, hdrs[i].name_len) || memchr(hdrs[i].value, 0, hdrs[i].value_len))
+                if (!core_header_name_ok(hdrs[i].name, hdrs[i].name_len))
+                    return luaL_error(L, "sign: headers[%d] has an invalid header name", (int)i + 1);
+                if (memchr(hdrs[i].value, 0, hdrs[i].value_len))
                     return luaL_error(L, "sign: headers[%d] contains a NUL byte", (int)i + 1);
                 lua_pop(L, 3);  /* strings stay referenced by the header pair */
             }
@@ -191,6 +206,64 @@ static int core_sign(lua_State *L)
     sigv4_result_free(&out->res);
     out->live = 0;
     return 1;
+}
+
+/* core.authorize(method, path, query, host, content_type, body, region,
+ *                service, access_key_id, secret, session_token, time)
+ *   -> authorization, amz_date
+ * The request loop's lean form of sign(): positional arguments and two
+ * results, no tables; the same signer and rules. content_type and
+ * session_token may be nil. */
+static int core_authorize(lua_State *L)
+{
+    core_sigv4 *c = lua_touserdata(L, lua_upvalueindex(1));
+    sigv4_request req;
+    sigv4_header hdrs[2];
+    core_result *out;
+    char err[SIGV4_ERRLEN];
+    double t;
+
+    if (!c->ctx) {
+        c->ctx = sigv4_ctx_new(err, sizeof err);
+        if (!c->ctx) return luaL_error(L, "sign: %s", err);
+    }
+    memset(&req, 0, sizeof req);
+    req.method = luaL_checkstring(L, 1);
+    req.path = luaL_checklstring(L, 2, &req.path_len);
+    req.query = luaL_checklstring(L, 3, &req.query_len);
+    hdrs[0].name = "Host"; hdrs[0].name_len = 4;
+    hdrs[0].value = luaL_checklstring(L, 4, &hdrs[0].value_len);
+    req.headers = hdrs;
+    req.nheaders = 1;
+    if (!lua_isnoneornil(L, 5)) {
+        hdrs[1].name = "Content-Type"; hdrs[1].name_len = 12;
+        hdrs[1].value = luaL_checklstring(L, 5, &hdrs[1].value_len);
+        req.nheaders = 2;
+    }
+    req.body = luaL_optlstring(L, 6, "", &req.body_len);
+    req.region = luaL_checkstring(L, 7);
+    req.service = luaL_checkstring(L, 8);
+    req.access_key_id = luaL_checkstring(L, 9);
+    req.secret_access_key = luaL_checklstring(L, 10, &req.secret_len);
+    req.session_token = luaL_optlstring(L, 11, NULL, &req.session_token_len);
+    t = (double)luaL_checknumber(L, 12);
+    if (t != t || t < 0 || t > 253402300799.0) return luaL_error(L, "sign: time out of range");
+    req.time = (int64_t)t;
+    if (memchr(hdrs[0].value, 0, hdrs[0].value_len) ||
+        (req.nheaders == 2 && memchr(hdrs[1].value, 0, hdrs[1].value_len)))
+        return luaL_error(L, "sign: a header contains a NUL byte");
+
+    out = lua_newuserdata(L, sizeof *out);
+    memset(out, 0, sizeof *out);
+    core_set_metatable(L, CORE_RESULT_MT, core_result_gc);
+    if (sigv4_sign(c->ctx, &req, &out->res, err, sizeof err) != 0)
+        return luaL_error(L, "sign: %s", err);
+    out->live = 1;
+    lua_pushstring(L, out->res.authorization);
+    lua_pushstring(L, out->res.amz_date);
+    sigv4_result_free(&out->res);
+    out->live = 0;
+    return 2;
 }
 
 static int core_sha256_hex(lua_State *L)
@@ -274,6 +347,7 @@ static int core_session_request(lua_State *L)
     req.timeout_ms = to > 0 ? (long)(to * 1000.0 + 0.5) : 0;
     if (ct > 0 && req.connect_timeout_ms == 0) req.connect_timeout_ms = 1;
     if (to > 0 && req.timeout_ms == 0) req.timeout_ms = 1;
+    if (mb != mb || mb > 2147483648.0) mb = 2147483648.0;   /* no UB on huge values */
     req.max_body = mb > 0 ? (size_t)mb : 0;
     req.verify_tls = core_opt_bool(L, 2, "verify_tls", 1);
     req.ca_file = core_opt_string(L, 2, "ca_file", NULL);
@@ -400,16 +474,42 @@ static int core_utf8_valid(lua_State *L)
     return 1;
 }
 
+/* Random bytes for UUIDs are drawn from OpenSSL in blocks: one RAND_bytes
+ * call per 32 UUIDs instead of one each. The block is tagged with the pid
+ * so a process forked after filling it (nginx workers) never reuses it. */
+typedef struct {
+    pid_t pid;
+    size_t pos;
+    unsigned char buf[512];
+} core_rand_pool;
+
+static int core_pool_take(core_rand_pool *pool, unsigned char *out, size_t n)
+{
+    pid_t pid = getpid();
+    if (pool->pid != pid || pool->pos + n > sizeof pool->buf) {
+        if (RAND_bytes(pool->buf, (int)sizeof pool->buf) != 1) {
+            ERR_clear_error();
+            pool->pos = sizeof pool->buf;
+            return -1;
+        }
+        pool->pid = pid;
+        pool->pos = 0;
+    }
+    memcpy(out, pool->buf + pool->pos, n);
+    OPENSSL_cleanse(pool->buf + pool->pos, n);
+    pool->pos += n;
+    return 0;
+}
+
 static int core_uuid4(lua_State *L)
 {
+    core_rand_pool *pool = lua_touserdata(L, lua_upvalueindex(1));
     unsigned char b[16];
     char out[37];
     static const char hex[] = "0123456789abcdef";
     int i, o = 0;
-    if (RAND_bytes(b, sizeof b) != 1) {
-        ERR_clear_error();
+    if (core_pool_take(pool, b, sizeof b) != 0)
         return luaL_error(L, "uuid4: RAND_bytes failed");
-    }
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
     for (i = 0; i < 16; i++) {
@@ -468,7 +568,6 @@ static const luaL_Reg core_funcs[] = {
     {"json_encode", core_json_encode},
     {"json_decode", core_json_decode},
     {"utf8_valid", core_utf8_valid},
-    {"uuid4", core_uuid4},
     {"random_bytes", core_random_bytes},
     {"sleep", core_sleep},
     {"now", core_now},
@@ -478,6 +577,7 @@ static const luaL_Reg core_funcs[] = {
 
 static const luaL_Reg core_sigv4_funcs[] = {
     {"sign", core_sign},
+    {"authorize", core_authorize},
     {"sha256_hex", core_sha256_hex},
     {NULL, NULL}
 };
@@ -500,6 +600,14 @@ AWSC_EXPORT int luaopen_aws_connect_core(lua_State *L)
     c->ctx = NULL;
     core_set_metatable(L, CORE_SIGV4_MT, core_sigv4_gc);
     luaL_setfuncs(L, core_sigv4_funcs, 1);
+
+    {
+        core_rand_pool *pool = lua_newuserdata(L, sizeof *pool);
+        memset(pool, 0, sizeof *pool);
+        pool->pos = sizeof pool->buf;   /* empty: filled on first use */
+        lua_pushcclosure(L, core_uuid4, 1);
+        lua_setfield(L, -2, "uuid4");
+    }
 
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

@@ -196,7 +196,8 @@ int json_decode(lua_State *L, const char *text, size_t len)
     for (i = (size_t)(end - text); i < len; i++) {
         char c = text[i];
         if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            json_box_gc(L);   /* box is at top; frees the tree */
+            cJSON_Delete(box->root);
+            box->root = NULL;
             lua_settop(L, top);
             lua_pushnil(L);
             lua_pushfstring(L, "trailing data after JSON value at byte %d", (int)i + 1);

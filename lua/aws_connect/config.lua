@@ -465,6 +465,9 @@ function M.resolve(opts)
   cfg.connect_timeout = number_setting(opts, "connect_timeout", profile, "connect_timeout", 3.1, 0.001)
   cfg.timeout = number_setting(opts, "timeout", profile, "read_timeout", 60, 0.001)
   cfg.max_body = number_opt(opts, "max_body", 10 * 1024 * 1024, 1)
+  if cfg.max_body > 2 ^ 31 then
+    config_error(("max_body must be at most 2 GiB (%d bytes), got %s"):format(2 ^ 31, tostring(cfg.max_body)), "max_body")
+  end
   cfg.verify_tls = M.boolean_opt(opts, "verify_tls", true)
   local ca = string_setting(opts, getenv, "ca_file", "AWS_CA_BUNDLE", profile, "ca_bundle")
   if ca then ca = M.expand_path(ca, getenv) or ca end

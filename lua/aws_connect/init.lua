@@ -407,17 +407,15 @@ local function build_request(p, op, wire, creds, attempt, invocation_id)
   local path = ep.base_path .. wire.path
   local sign_headers = { { "Host", ep.host_header } }
   if wire.body then sign_headers[2] = { "Content-Type", "application/json" } end
-  local s = core.sign{
-    method = op.method, path = path, query = wire.query or "", headers = sign_headers,
-    body = wire.body or "", region = p.region, service = "connect",
-    access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key,
-    session_token = creds.session_token,
-    time = math.floor(p.clock() + p.clock_offset),
-  }
+  -- core.authorize is core.sign without the tables (same signer, same rules)
+  local authorization, amz_date = core.authorize(op.method, path, wire.query or "", ep.host_header,
+    wire.body and "application/json" or nil, wire.body or "", p.region, "connect",
+    creds.access_key_id, creds.secret_access_key, creds.session_token,
+    math.floor(p.clock() + p.clock_offset))
   local h = sign_headers
-  h[#h + 1] = { "X-Amz-Date", s.amz_date }
+  h[#h + 1] = { "X-Amz-Date", amz_date }
   if creds.session_token then h[#h + 1] = { "X-Amz-Security-Token", creds.session_token } end
-  h[#h + 1] = { "Authorization", s.authorization }
+  h[#h + 1] = { "Authorization", authorization }
   h[#h + 1] = { "User-Agent", p.user_agent }
   h[#h + 1] = { "amz-sdk-invocation-id", invocation_id }
   h[#h + 1] = { "amz-sdk-request", ("attempt=%d; max=%d"):format(attempt, p.max_attempts) }
@@ -426,7 +424,8 @@ local function build_request(p, op, wire, creds, attempt, invocation_id)
   -- config and credentials refuse control characters; this is the last
   -- line before the wire (no header injection, whatever the source)
   for i = 1, #h do
-    if h[i][2]:find("[%z\r\n]") then
+    local v = h[i][2]
+    if v:find("\r", 1, true) or v:find("\n", 1, true) or v:find("\0", 1, true) then
       errors.raise("ValidationError", ("the %s header would contain CR, LF or NUL; nothing was sent"):format(h[i][1]),
         { field = h[i][1] })
     end
@@ -439,7 +438,7 @@ local function build_request(p, op, wire, creds, attempt, invocation_id)
     method = op.method, url = url, headers = h, body = wire.body,
     connect_timeout = p.connect_timeout, timeout = p.timeout,
     verify_tls = p.verify_tls, ca_file = p.ca_file, proxy = p.proxy, max_body = p.max_body,
-  }, s
+  }
 end
 
 -- The backoff sleep: the sleep option, else the transport's (ngx.sleep for
@@ -487,13 +486,15 @@ local function attempt_once(p, op, wire, creds, attempt, invocation_id, secrets)
   local resp, kind, msg = transport:request(req)
   local ms = (core.monotonic() - t0) * 1000
   if not resp then
-    log(p, "debug", redact(("%s %s attempt %d: %s (%s) after %.0f ms"):format(
-      op.method, req.url, attempt, tostring(kind), tostring(msg or ""), ms), secrets))
+    if p.logger then log(p, "debug", redact(("%s %s attempt %d: %s (%s) after %.0f ms"):format(
+      op.method, req.url, attempt, tostring(kind), tostring(msg or ""), ms), secrets)) end
     return false, transport_error(kind, msg, secrets)
   end
   local status = tonumber(resp.status) or 0
-  log(p, "debug", redact(("%s %s attempt %d: HTTP %d in %.1f ms"):format(op.method, req.url, attempt, status, ms),
-    secrets))
+  if p.logger then
+    log(p, "debug", redact(("%s %s attempt %d: HTTP %d in %.1f ms"):format(op.method, req.url, attempt, status, ms),
+      secrets))
+  end
   if status >= 200 and status < 300 then
     local doc
     local body = resp.body or ""
@@ -556,7 +557,12 @@ function Client:_call(op, params, what)
   if op.token and input[op.token] == nil then input[op.token] = core.uuid4() end
   local wire = op.serialize(input)
   local creds = p.resolver:get()
-  local secrets = secrets_of(creds)
+  -- the redaction list changes only when the credentials do
+  local secrets = p.secrets
+  if p.secrets_creds ~= creds then
+    secrets = secrets_of(creds)
+    p.secrets, p.secrets_creds = secrets, creds
+  end
   local invocation_id = core.uuid4()
   local policy = p.policy
   local max = p.max_attempts

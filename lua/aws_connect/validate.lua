@@ -17,6 +17,7 @@ end
 
 --- Number of code points in a valid UTF-8 string.
 function M.ulen(s)
+  if not s:find("[\128-\255]") then return #s end  -- ASCII: one byte, one character
   local _, n = s:gsub("[^\128-\191]", "")
   return n
 end
@@ -165,7 +166,8 @@ function M.tags(field, v)
     local n = M.ulen(k)
     if n < 1 or n > 128 then fail(kf, ("key must be 1 to 128 characters long, got %d"):format(n)) end
     if k:sub(1, 4) == "aws:" then fail(kf, "key must not start with 'aws:' (reserved for AWS)") end
-    local ok, cp = M.tag_chars_ok(k)
+    local ok, cp = true, nil
+    if k:find("[^%w_.:/=+%-@ ]") then ok, cp = M.tag_chars_ok(k) end  -- plain ASCII keys pass at once
     if not ok then
       fail(kf, ("key may contain only letters, numbers, spaces and _ . : / = + - @ (found U+%04X)"):format(cp))
     end
@@ -192,6 +194,9 @@ function M.distance(a, b)
   return prev[#b]
 end
 
+-- member list -> { [snake or AWS name] = member }, built once per list
+local lookup = setmetatable({}, { __mode = "k" })
+
 --- Maps user parameters onto the member list of an operation: both the
 --- snake_case name and the AWS member name are accepted; both at once, an
 --- unknown key or a missing required member raise. Returns a table keyed
@@ -201,10 +206,15 @@ function M.members(params, members, what)
   if type(params) ~= "table" then
     errors.validation("params", what .. " expects a table of parameters, got " .. type(params))
   end
-  local by_name, out = {}, {}
-  for _, m in ipairs(members) do
-    by_name[m.name] = m
-    by_name[m.aws] = m
+  local out = {}
+  local by_name = lookup[members]
+  if not by_name then
+    by_name = {}
+    for _, m in ipairs(members) do
+      by_name[m.name] = m
+      by_name[m.aws] = m
+    end
+    lookup[members] = by_name
   end
   for k in pairs(params) do
     local m = type(k) == "string" and by_name[k]
