@@ -1,5 +1,5 @@
 # lua-aws-connect - build, test, demo.
-#   make                 build build/$(LUA)/aws_connect/core.so (LUA=lua5.4 by default)
+#   make                 build build/$(LUA)/aws_connect/core.so and curl.so (LUA=lua5.4 by default)
 #   make LUA=luajit      build for LuaJIT (also lua5.1, lua5.3) into build/luajit/
 #   make test            deps, build, lint, every spec; ends with "N passed, N failed"
 #   make demo            deps, build, create an instance against the fake server
@@ -25,7 +25,10 @@ LUA_INCDIR      ?= $(shell $(PKG) --variable=includedir $(LUA_PC) 2>/dev/null)
 LUA_CFLAGS      ?= $(shell $(PKG) --cflags $(LUA_PC) 2>/dev/null)
 
 DEP_CFLAGS := $(shell $(PKG) --cflags libcurl libcjson openssl 2>/dev/null)
-DEP_LIBS   := $(shell $(PKG) --libs libcurl libcjson openssl 2>/dev/null)
+# core.so needs cJSON and libcrypto; curl.so (the libcurl session) libcurl.
+CORE_LIBS  := $(shell $(PKG) --libs libcjson libcrypto 2>/dev/null)
+CURL_LIBS  := $(shell $(PKG) --libs libcurl 2>/dev/null)
+DEP_LIBS   := $(CORE_LIBS) $(CURL_LIBS)
 
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
@@ -38,8 +41,12 @@ LIBFLAG  ?= -shared
 BUILD    ?= build/$(LUA)
 OBJDIR   := $(BUILD)/obj
 SO       := $(BUILD)/aws_connect/core.so
+CURL_SO  := $(BUILD)/aws_connect/curl.so
 SRCS     := $(wildcard src/*.c)
-OBJS     := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
+CURL_SRCS := src/session.c src/http.c
+CORE_SRCS := $(filter-out $(CURL_SRCS),$(SRCS))
+OBJS     := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CORE_SRCS))
+CURL_OBJS := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CURL_SRCS))
 HDRS     := $(wildcard src/*.h)
 
 PREFIX      ?= /usr/local
@@ -60,7 +67,7 @@ DEB_PACKAGES := make gcc pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev
 .PHONY: all build deps demo test spec lint install uninstall clean
 
 all: build
-build: $(SO)
+build: $(SO) $(CURL_SO)
 
 $(OBJDIR)/%.o: src/%.c $(HDRS) Makefile
 	@mkdir -p $(OBJDIR)
@@ -68,7 +75,11 @@ $(OBJDIR)/%.o: src/%.c $(HDRS) Makefile
 
 $(SO): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(DEP_LIBS)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(CORE_LIBS)
+
+$(CURL_SO): $(CURL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(CURL_OBJS) $(CURL_LIBS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -105,6 +116,7 @@ lint:
 install: build
 	install -d $(DESTDIR)$(INST_LIBDIR)/aws_connect
 	install -m 755 $(SO) $(DESTDIR)$(INST_LIBDIR)/aws_connect/core.so
+	install -m 755 $(CURL_SO) $(DESTDIR)$(INST_LIBDIR)/aws_connect/curl.so
 	cd lua && find aws_connect -name '*.lua' | while read -r f; do \
 	  install -d "$(DESTDIR)$(INST_LUADIR)/$$(dirname $$f)" && install -m 644 "$$f" "$(DESTDIR)$(INST_LUADIR)/$$f" || exit 1; \
 	done

@@ -34,7 +34,8 @@ build = {
     LIBFLAG = "$(LIBFLAG)",
     LUA_CFLAGS = "-I$(LUA_INCDIR)",
     DEP_CFLAGS = "-I$(CURL_INCDIR) -I$(CJSON_INCDIR) -I$(OPENSSL_INCDIR)",
-    DEP_LIBS = "-L$(CURL_LIBDIR) -L$(CJSON_LIBDIR) -L$(OPENSSL_LIBDIR) -lcurl -lcjson -lssl -lcrypto",
+    CORE_LIBS = "-L$(CJSON_LIBDIR) -L$(OPENSSL_LIBDIR) -lcjson -lcrypto",
+    CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
   },
   install_target = "install",
   install_variables = {

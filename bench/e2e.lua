@@ -13,7 +13,7 @@
 --   connections ENDPOINT N     "connections OPENED CALLS": TCP connections that
 --                              libcurl opened (CURLINFO_NUM_CONNECTS) for N calls
 --   session ENDPOINT FILE N    "session CALLS_PER_S": the captured request replayed
---                              through core.session():request (the C transport
+--                              through aws_connect.curl session():request (the C transport
 --                              alone, without the Lua client around it)
 --   overhead ENDPOINT N        "overhead US": CPU microseconds per call with a
 --                              transport that answers at once, as nginx does
@@ -134,7 +134,7 @@ elseif mode == "session" then
     headers[i] = { name, value }
   end
   local req = { method = lines[1], url = lines[2], headers = headers, body = text:sub(pos) }
-  local session = require("aws_connect.core").session()
+  local session = require("aws_connect.curl").session()
   local function once()
     local resp, kind, msg = session:request(req)
     if not resp or resp.status ~= 200 then error("session request failed: " .. tostring(kind or msg)) end

@@ -83,7 +83,9 @@ test-valgrind: build
 
 ASAN_DIR    := build/asan-$(LUA)
 ASAN_SO     := $(ASAN_DIR)/aws_connect/core.so
-ASAN_OBJS   := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(SRCS))
+ASAN_CURL_SO := $(ASAN_DIR)/aws_connect/curl.so
+ASAN_OBJS   := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(CORE_SRCS))
+ASAN_CURL_OBJS := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(CURL_SRCS))
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer
 ASAN_CFLAGS  = -std=gnu11 -fPIC -fvisibility=hidden $(WARN) -O1 -g $(SAN_FLAGS) $(LUA_CFLAGS) $(DEP_CFLAGS) \
                -DAWSC_VERSION='"$(VERSION)"'
@@ -103,14 +105,18 @@ $(ASAN_DIR)/obj/%.o: src/%.c $(HDRS) mk/sanitize.mk
 
 $(ASAN_SO): $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(SAN_FLAGS) -o $@ $(ASAN_OBJS) $(DEP_LIBS)
+	$(CC) $(LIBFLAG) $(SAN_FLAGS) -o $@ $(ASAN_OBJS) $(CORE_LIBS)
+
+$(ASAN_CURL_SO): $(ASAN_CURL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(SAN_FLAGS) -o $@ $(ASAN_CURL_OBJS) $(CURL_LIBS)
 
 $(ASAN_LOCAL): mk/sanitize.mk
 	@mkdir -p $(dir $@)
 	printf '#include <stdlib.h>\n__attribute__((constructor)) static void awsc_unpreload(void) { unsetenv("LD_PRELOAD"); }\n' \
 	  | $(CC) -shared -fPIC -x c - -o $@
 
-asan-build: $(ASAN_SO) $(ASAN_LOCAL)
+asan-build: $(ASAN_SO) $(ASAN_CURL_SO) $(ASAN_LOCAL)
 
 test-asan: build asan-build
 	@rm -rf $(ASAN_DIR)/log; mkdir -p $(ASAN_DIR)/log $(RESULTS)

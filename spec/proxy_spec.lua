@@ -147,7 +147,7 @@ describe("libcurl", function()
       if entry:sub(1, 1) ~= "/" then entry = pwd .. "/" .. entry:gsub("^%./", "") end
       cpath[#cpath + 1] = entry
     end
-    local code = ("local s = require('aws_connect.core').session(); "
+    local code = ("local s = require('aws_connect.curl').session(); "
       .. "local r, k = s:request{ method = 'GET', url = '%s/_fake/config', proxy = %s, timeout = 5 }; "
       .. "print(r and r.status or k)"):format(connect.endpoint, proxy_expr)
     local cmd = ("env -u NO_PROXY -u no_proxy http_proxy=%s LUA_CPATH=%s %s -e %s 2>&1"):format(

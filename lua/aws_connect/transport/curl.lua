@@ -10,7 +10,9 @@
 --   t:discard()   drop the connection (after an unreadable response)
 --   t:close()
 
-local core = require("aws_connect.core")
+-- aws_connect.curl (libcurl) is loaded on the first request, not at require
+-- time: mapping libcurl's libraries costs more than everything else in start-up.
+local curl_module
 
 local M = {}
 local T = {}
@@ -24,7 +26,8 @@ end
 function T:request(req)
   local s = self.session
   if not s then
-    s = core.session()
+    curl_module = curl_module or require("aws_connect.curl")
+    s = curl_module.session()
     self.session = s
   end
   return s:request(req)
