@@ -63,6 +63,32 @@ static void core_set_str(lua_State *L, const char *k, const char *v)
     lua_setfield(L, -2, k);
 }
 
+/* The state's signing context (upvalue 1), created on first use. */
+static sigv4_ctx *core_ctx(lua_State *L)
+{
+    core_sigv4 *c = lua_touserdata(L, lua_upvalueindex(1));
+    char err[SIGV4_ERRLEN];
+    if (!c->ctx) {
+        c->ctx = sigv4_ctx_new(err, sizeof err);
+        if (!c->ctx) luaL_error(L, "sign: %s", err);
+    }
+    return c->ctx;
+}
+
+/* Signs req into a result box pushed on the stack (its __gc frees the
+ * strings if a later push raises); raises on failure. */
+static core_result *core_sign_boxed(lua_State *L, sigv4_ctx *ctx, const sigv4_request *req)
+{
+    char err[SIGV4_ERRLEN];
+    core_result *out = lua_newuserdata(L, sizeof *out);
+    memset(out, 0, sizeof *out);
+    field_set_metatable(L, CORE_RESULT_MT, core_result_gc);
+    if (sigv4_sign(ctx, req, &out->res, err, sizeof err) != 0)
+        luaL_error(L, "sign: %s", err);
+    out->live = 1;
+    return out;
+}
+
 /* An HTTP field name (RFC 9110 token): visible ASCII except separators. */
 static int core_header_name_ok(const char *s, size_t n)
 {
@@ -77,18 +103,14 @@ static int core_header_name_ok(const char *s, size_t n)
 
 static int core_sign(lua_State *L)
 {
-    core_sigv4 *c = lua_touserdata(L, lua_upvalueindex(1));
+    sigv4_ctx *ctx;
     sigv4_request req;
     sigv4_header *hdrs = NULL;
     core_result *out;
-    char err[SIGV4_ERRLEN];
     size_t i, n;
 
     luaL_checktype(L, 1, LUA_TTABLE);
-    if (!c->ctx) {
-        c->ctx = sigv4_ctx_new(err, sizeof err);
-        if (!c->ctx) return luaL_error(L, "sign: %s", err);
-    }
+    ctx = core_ctx(L);
     memset(&req, 0, sizeof req);
     req.method = field_req_string(L, 1, "method", NULL);
     req.path = field_opt_string(L, 1, "path", &req.path_len);
@@ -136,13 +158,7 @@ static int core_sign(lua_State *L)
         }
     }
 
-    out = lua_newuserdata(L, sizeof *out);
-    memset(out, 0, sizeof *out);
-    field_set_metatable(L, CORE_RESULT_MT, core_result_gc);
-    if (sigv4_sign(c->ctx, &req, &out->res, err, sizeof err) != 0)
-        return luaL_error(L, "sign: %s", err);
-    out->live = 1;
-
+    out = core_sign_boxed(L, ctx, &req);
     lua_createtable(L, 0, 6);
     core_set_str(L, "authorization", out->res.authorization);
     core_set_str(L, "amz_date", out->res.amz_date);
@@ -163,17 +179,12 @@ static int core_sign(lua_State *L)
  * session_token may be nil. */
 static int core_authorize(lua_State *L)
 {
-    core_sigv4 *c = lua_touserdata(L, lua_upvalueindex(1));
+    sigv4_ctx *ctx = core_ctx(L);
     sigv4_request req;
     sigv4_header hdrs[2];
     core_result *out;
-    char err[SIGV4_ERRLEN];
     double t;
 
-    if (!c->ctx) {
-        c->ctx = sigv4_ctx_new(err, sizeof err);
-        if (!c->ctx) return luaL_error(L, "sign: %s", err);
-    }
     memset(&req, 0, sizeof req);
     req.method = luaL_checkstring(L, 1);
     req.path = luaL_checklstring(L, 2, &req.path_len);
@@ -200,12 +211,7 @@ static int core_authorize(lua_State *L)
         (req.nheaders == 2 && memchr(hdrs[1].value, 0, hdrs[1].value_len)))
         return luaL_error(L, "sign: a header contains a NUL byte");
 
-    out = lua_newuserdata(L, sizeof *out);
-    memset(out, 0, sizeof *out);
-    field_set_metatable(L, CORE_RESULT_MT, core_result_gc);
-    if (sigv4_sign(c->ctx, &req, &out->res, err, sizeof err) != 0)
-        return luaL_error(L, "sign: %s", err);
-    out->live = 1;
+    out = core_sign_boxed(L, ctx, &req);
     lua_pushstring(L, out->res.authorization);
     lua_pushstring(L, out->res.amz_date);
     sigv4_result_free(&out->res);
@@ -215,15 +221,11 @@ static int core_authorize(lua_State *L)
 
 static int core_sha256_hex(lua_State *L)
 {
-    core_sigv4 *c = lua_touserdata(L, lua_upvalueindex(1));
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    char err[SIGV4_ERRLEN], hex[65];
-    if (!c->ctx) {
-        c->ctx = sigv4_ctx_new(err, sizeof err);
-        if (!c->ctx) return luaL_error(L, "sha256: %s", err);
-    }
-    if (sigv4_sha256_hex(c->ctx, s, len, hex) != 0)
+    char hex[65];
+    sigv4_ctx *ctx = core_ctx(L);
+    if (sigv4_sha256_hex(ctx, s, len, hex) != 0)
         return luaL_error(L, "sha256 failed");
     lua_pushlstring(L, hex, 64);
     return 1;

@@ -12,6 +12,7 @@ local operations = require("aws_connect.operations")
 local config = require("aws_connect.config")
 local credentials = require("aws_connect.credentials")
 local retry = require("aws_connect.retry")
+local times = require("aws_connect.times")
 
 local M = {
   VERSION = core.version,
@@ -233,29 +234,8 @@ local function header(resp, name)
 end
 M._header = header
 
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
-                 Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
-
--- epoch seconds of a civil UTC date (Howard Hinnant's days_from_civil)
-local function epoch(y, m, d, hh, mm, ss)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + hh * 3600 + mm * 60 + ss
-end
+local epoch, parse_http_date = times.epoch, times.parse_http_date
 M._epoch = epoch
-
---- Parses an HTTP Date (RFC 7231 IMF-fixdate) into epoch seconds.
-local function parse_http_date(s)
-  if not s then return nil end
-  local d, mon, y, hh, mm, ss = s:match("^%a+, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
-  if not d or not MONTHS[mon] then return nil end
-  return epoch(tonumber(y), MONTHS[mon], tonumber(d), tonumber(hh), tonumber(mm), tonumber(ss))
-end
 M._parse_http_date = parse_http_date
 
 local function clean_code(code)

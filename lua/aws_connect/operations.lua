@@ -13,6 +13,7 @@
 local core = require("aws_connect.core")
 local errors = require("aws_connect.errors")
 local validate = require("aws_connect.validate")
+local times = require("aws_connect.times")
 
 local M = {}
 
@@ -98,16 +99,6 @@ local function parse_tags(t, where)
   return out
 end
 
--- epoch seconds of a civil UTC date (days_from_civil, H. Hinnant)
-local function epoch(y, m, d, hh, mm, ss)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  return (era * 146097 + doe - 719468) * 86400 + hh * 3600 + mm * 60 + ss
-end
-
 -- A Timestamp member as epoch seconds. rest-json sends a JSON number;
 -- like botocore, an ISO 8601 string (as some Connect emulators send) is
 -- accepted too.
@@ -115,18 +106,8 @@ local function timestamp(doc, key, where)
   local v = doc[key]
   if v == nil or v == core.null or type(v) == "number" then return opt_type(doc, key, "number", where) end
   if type(v) == "string" then
-    local y, mo, d, hh, mi, ss, frac, zone = v:match(
-      "^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(%.?%d*)(.*)$")
-    if y then
-      local t = epoch(tonumber(y), tonumber(mo), tonumber(d), tonumber(hh), tonumber(mi), tonumber(ss))
-      if #frac > 1 then t = t + tonumber("0" .. frac) end
-      if zone == "Z" or zone == "z" or zone == "" then return t end
-      local sign, zh, zm = zone:match("^([+-])(%d%d):?(%d%d)$")
-      if sign then
-        local off = tonumber(zh) * 3600 + tonumber(zm) * 60
-        return sign == "+" and t - off or t + off
-      end
-    end
+    local t = times.parse_iso8601(v)
+    if t and not v:find("^%s*%d+%s*$") then return t end
   end
   bad_shape(("%s.%s should be a timestamp (epoch seconds), got %s"):format(where, key,
     type(v) == "string" and ("%q"):format(v:sub(1, 40)) or type(v)))

@@ -12,43 +12,10 @@ function M.cred_error(msg, fields)
   errors.raise("CredentialsError", msg, fields)
 end
 
--- epoch seconds of a civil UTC date (Howard Hinnant's days_from_civil)
-local function epoch(y, m, d, hh, mm, ss)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + hh * 3600 + mm * 60 + ss
-end
-M.epoch = epoch
-
---- Parses an ISO 8601 / RFC 3339 time ("2024-05-01T12:00:00Z",
---- "2024-05-01T12:00:00.123+02:00", a space instead of T) into epoch
---- seconds; a plain number is taken as epoch seconds. nil when unreadable.
-function M.parse_time(s)
-  if type(s) == "number" then return s end
-  if type(s) ~= "string" then return nil end
-  s = s:match("^%s*(.-)%s*$")
-  if s:find("^%d+$") then return tonumber(s) end
-  local y, mo, d, hh, mi, ss, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  local frac = rest:match("^(%.%d+)")
-  if frac then rest = rest:sub(#frac + 1) end
-  local offset
-  if rest == "Z" or rest == "z" or rest == "" then
-    offset = 0
-  else
-    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
-    if not sign then return nil end
-    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)
-  end
-  y, mo, d, hh, mi, ss = tonumber(y), tonumber(mo), tonumber(d), tonumber(hh), tonumber(mi), tonumber(ss)
-  if mo < 1 or mo > 12 or d < 1 or d > 31 or hh > 23 or mi > 59 or ss > 60 then return nil end
-  return epoch(y, mo, d, hh, mi, ss) + (frac and tonumber("0" .. frac) or 0) - offset
-end
+local times = require("aws_connect.times")
+M.epoch = times.epoch
+--- ISO 8601 / RFC 3339 time (or epoch seconds) -> epoch seconds, or nil.
+M.parse_time = times.parse_iso8601
 
 --- Reads a whole file; nil and a message (without its contents) when it
 --- cannot be read.
