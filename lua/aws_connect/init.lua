@@ -189,11 +189,14 @@ local function worker_pid()
 end
 
 --- A new transport of the kind the client uses now (curl, or ngx inside nginx).
+local function make_transport(kind)
+  return require("aws_connect.transport." .. kind).new()
+end
+
 function M._new_transport(p)
   local t = p.transport_opt
   if type(t) == "table" then return t end
-  if kind_now(p) == "ngx" then return require("aws_connect.transport.ngx").new() end
-  return require("aws_connect.transport.curl").new()
+  return make_transport(kind_now(p))
 end
 
 --- The client's transport for a call made now. The ngx transport holds no
@@ -207,7 +210,7 @@ local function transport_of(p)
   local cur = p.transport
   if cur and p.transport_kind == kind and p.transport_pid == pid then return cur end
   if cur and cur.close and p.transport_pid == pid then cur:close() end
-  cur = kind == "ngx" and require("aws_connect.transport.ngx").new() or require("aws_connect.transport.curl").new()
+  cur = make_transport(kind)
   p.transport, p.transport_kind, p.transport_pid = cur, kind, pid
   return cur
 end

@@ -83,13 +83,10 @@ function M.install(Client, api)
     return p
   end
 
-  -- The injectable sleep, else the transport's own (cosockets), else the C one.
+  -- The client's backoff sleep (injected, ngx.sleep where nginx allows it,
+  -- else the blocking C sleep): one rule for retries and polling.
   local function sleep_of(p)
-    if p.sleep then return p.sleep end
-    local t = p.transport_opt
-    if type(t) ~= "table" then t = p.transport end
-    if type(t) == "table" and t.sleep then return function(s) t:sleep(s) end end
-    return core.sleep
+    return api._sleep_of(p)
   end
 
   --- Iterates over every instance of every ListInstances page:
