@@ -3,7 +3,7 @@
  *
  * Exposes: sign (the SigV4 contract in design.md), authorize (its lean
  * form for the request loop), json_encode/json_decode/null, uuid4,
- * sha256_hex, sleep, now, monotonic. The libcurl session is the separate
+ * sha256_hex, sha1_hex, sleep, now, monotonic. The libcurl session is the separate
  * module aws_connect.curl (session.c), so that requiring the core does not
  * map libcurl and the thirty libraries it links. Ownership: every C resource is held
  * by a userdata with a __gc (anchored before it is allocated), so a Lua
@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "compat.h"
@@ -124,10 +125,18 @@ static int core_sign(lua_State *L)
     req.secret_access_key = field_req_string(L, 1, "secret_access_key", &req.secret_len);
     req.session_token = field_opt_string(L, 1, "session_token", &req.session_token_len);
     {
-        double t = field_opt_number(L, 1, "time", -1);
-        if (t != t || t > 253402300799.0)
-            return luaL_error(L, "sign: time out of range");
-        req.time = t < 0 ? (int64_t)time(NULL) : (int64_t)t;
+        /* absent: now; otherwise 0 .. 9999-12-31T23:59:59Z (the cast is
+         * only reached inside that range) */
+        int given;
+        double t;
+        lua_getfield(L, 1, "time");
+        given = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        t = field_opt_number(L, 1, "time", -1);
+        if (!given) req.time = (int64_t)time(NULL);
+        else if (!(t >= 0 && t <= 253402300799.0))
+            return luaL_error(L, "sign: time out of range (0 to 253402300799 epoch seconds)");
+        else req.time = (int64_t)t;
     }
 
     lua_getfield(L, 1, "headers");
@@ -136,7 +145,14 @@ static int core_sign(lua_State *L)
         luaL_argcheck(L, lua_type(L, ht) == LUA_TTABLE, 1, "headers must be a list of {name, value}");
         n = lua_rawlen(L, ht);
         if (n > 0) {
+            int anchor;
+            if (n > 100000) return luaL_error(L, "sign: more than 100000 headers");
             hdrs = lua_newuserdata(L, n * sizeof *hdrs);  /* GC-owned scratch */
+            /* every name and value is anchored here while C holds its
+             * pointer: a finalizer running during a later allocation could
+             * otherwise change the caller's tables and free them */
+            lua_createtable(L, (int)(2 * n), 0);
+            anchor = lua_gettop(L);
             for (i = 0; i < n; i++) {
                 lua_rawgeti(L, ht, (int)i + 1);
                 if (lua_type(L, -1) != LUA_TTABLE)
@@ -151,7 +167,9 @@ static int core_sign(lua_State *L)
                     return luaL_error(L, "sign: headers[%d] has an invalid header name", (int)i + 1);
                 if (memchr(hdrs[i].value, 0, hdrs[i].value_len))
                     return luaL_error(L, "sign: headers[%d] contains a NUL byte", (int)i + 1);
-                lua_pop(L, 3);  /* strings stay referenced by the header pair */
+                lua_rawseti(L, anchor, (int)(2 * i + 2));
+                lua_rawseti(L, anchor, (int)(2 * i + 1));
+                lua_pop(L, 1);  /* the pair */
             }
             req.headers = hdrs;
             req.nheaders = n;
@@ -217,6 +235,28 @@ static int core_authorize(lua_State *L)
     sigv4_result_free(&out->res);
     out->live = 0;
     return 2;
+}
+
+/* core.sha1_hex(s) -> 40 lower-case hex digits (the AWS CLI's cache file
+ * names are SHA-1 of a JSON text; not used for anything secret). */
+static int core_sha1_hex(lua_State *L)
+{
+    size_t len, i;
+    const char *s = luaL_checklstring(L, 1, &len);
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    static const char digits[] = "0123456789abcdef";
+    if (EVP_Digest(s, len, d, &dl, EVP_sha1(), NULL) != 1 || dl != 20) {
+        ERR_clear_error();
+        return luaL_error(L, "sha1 failed");
+    }
+    for (i = 0; i < dl; i++) {
+        hex[2 * i] = digits[d[i] >> 4];
+        hex[2 * i + 1] = digits[d[i] & 15];
+    }
+    lua_pushlstring(L, hex, 2 * (size_t)dl);
+    return 1;
 }
 
 static int core_sha256_hex(lua_State *L)
@@ -348,6 +388,7 @@ static const luaL_Reg core_funcs[] = {
     {"json_decode", core_json_decode},
     {"utf8_valid", core_utf8_valid},
     {"random_bytes", core_random_bytes},
+    {"sha1_hex", core_sha1_hex},
     {"sleep", core_sleep},
     {"now", core_now},
     {"monotonic", core_monotonic},

@@ -325,6 +325,9 @@ http_error http_perform(http_session *s, const http_request *req,
     list = tmp;
 
     HTTP_SET(CURLOPT_URL, req->url);
+    /* the path goes out as signed: libcurl must not squash "." and ".."
+     * segments (the signer already canonicalised what it was given) */
+    HTTP_SET(CURLOPT_PATH_AS_IS, 1L);
     if (req->body) {
         HTTP_SET(CURLOPT_POST, 1L);
         HTTP_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -366,6 +369,12 @@ http_error http_perform(http_session *s, const http_request *req,
     }
     if (res->too_large == 2) {
         snprintf(err, errlen, "response headers exceed the %zu byte limit", HTTP_MAX_HEADER_BYTES);
+        kind = HTTP_ERR_TOO_LARGE;
+    } else if (rc == CURLE_OUT_OF_MEMORY && res->seen_status && !res->nomem) {
+        /* libcurl refuses one header line over CURL_MAX_HTTP_HEADER (100 KiB)
+         * with CURLE_OUT_OF_MEMORY before our callback sees it: the peer sent
+         * too much, we did not run out of memory (not worth a retry) */
+        snprintf(err, errlen, "a response header line exceeds libcurl's %d byte limit", (int)CURL_MAX_HTTP_HEADER);
         kind = HTTP_ERR_TOO_LARGE;
     } else if (res->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(err, errlen, "response body exceeds the %zu byte limit", res->max_body);

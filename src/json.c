@@ -177,7 +177,15 @@ int json_decode(lua_State *L, const char *text, size_t len)
     int top = lua_gettop(L);
     size_t i;
 
-    /* cJSON strings are NUL-terminated and would silently cut at \u0000 */
+    /* cJSON strings are NUL-terminated: a raw NUL byte (never valid JSON
+     * outside a string, and a control character JSON forbids inside one)
+     * would cut a string short in silence */
+    if (memchr(text, 0, len)) {
+        lua_pushnil(L);
+        lua_pushstring(L, "JSON text holds a NUL byte");
+        return 2;
+    }
+    /* ... and so would the escape \u0000 */
     if (json_has_nul_escape(text, len)) {
         lua_pushnil(L);
         lua_pushstring(L, "JSON string holds a NUL character (\\u0000), which is not supported");
@@ -221,6 +229,12 @@ int json_decode(lua_State *L, const char *text, size_t len)
 
 /* ---- encode ------------------------------------------------------------ */
 
+/* Ownership while encoding: every node is attached to its parent (the root
+ * to the box) as soon as it is created, before its children are built, so
+ * whatever raises mid-way (out of memory in the Lua API) leaves one tree
+ * that the box's __gc frees. Metatables and fields are read raw, so no
+ * metamethod runs (and none can raise, or free what C points at). */
+
 typedef struct { const char *s; size_t len; } json_key;
 
 static int json_key_cmp(const void *a, const void *b)
@@ -232,15 +246,34 @@ static int json_key_cmp(const void *a, const void *b)
     return x->len < y->len ? -1 : (x->len > y->len);
 }
 
-static cJSON *json_build(lua_State *L, int idx, int depth, char *err, size_t errlen);
+static int json_build(lua_State *L, int idx, int depth, json_box *box, cJSON *parent,
+                      const char *key, char *err, size_t errlen);
 
-/* 1: array of n items, 0: object */
+/* Adds item to parent (an array when key is NULL) or makes it the box's
+ * root; deletes it when that fails. */
+static int json_attach(json_box *box, cJSON *parent, const char *key, cJSON *item,
+                       char *err, size_t errlen)
+{
+    cJSON_bool ok;
+    if (!item) { snprintf(err, errlen, "out of memory"); return -1; }
+    if (!parent) { box->root = item; return 0; }
+    ok = key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item);
+    if (!ok) {
+        cJSON_Delete(item);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* 1: array of n items, 0: object. The metatable's __jsontype is read raw. */
 static int json_table_is_array(lua_State *L, int idx, size_t *n_out)
 {
     size_t n = 0, count = 0;
     int forced = 0;
     if (lua_getmetatable(L, idx)) {
-        lua_getfield(L, -1, "__jsontype");
+        lua_pushliteral(L, "__jsontype");
+        lua_rawget(L, -2);
         if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "array") == 0)
             forced = 1;
         lua_pop(L, 2);
@@ -257,29 +290,25 @@ static int json_table_is_array(lua_State *L, int idx, size_t *n_out)
     return 1;
 }
 
-static cJSON *json_build_array(lua_State *L, int idx, size_t n, int depth,
-                               char *err, size_t errlen)
+static int json_build_array(lua_State *L, int idx, size_t n, int depth, cJSON *arr,
+                            json_box *box, char *err, size_t errlen)
 {
-    cJSON *arr = cJSON_CreateArray(), *item;
     size_t i;
-    if (!arr) { snprintf(err, errlen, "out of memory"); return NULL; }
     for (i = 1; i <= n; i++) {
+        int rc;
         lua_rawgeti(L, idx, (int)i);
-        item = json_build(L, lua_gettop(L), depth + 1, err, errlen);
+        rc = json_build(L, lua_gettop(L), depth + 1, box, arr, NULL, err, errlen);
         lua_pop(L, 1);
-        if (!item) { cJSON_Delete(arr); return NULL; }
-        cJSON_AddItemToArray(arr, item);
+        if (rc) return -1;
     }
-    return arr;
+    return 0;
 }
 
-static cJSON *json_build_object(lua_State *L, int idx, int depth,
-                                char *err, size_t errlen)
+static int json_build_object(lua_State *L, int idx, int depth, cJSON *obj,
+                             json_box *box, char *err, size_t errlen)
 {
-    cJSON *obj = cJSON_CreateObject(), *item;
     json_key *keys;
     size_t count = 0, i;
-    if (!obj) { snprintf(err, errlen, "out of memory"); return NULL; }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
@@ -287,13 +316,13 @@ static cJSON *json_build_object(lua_State *L, int idx, int depth,
             snprintf(err, errlen, "cannot encode a table with %s keys as a JSON object",
                      luaL_typename(L, -1));
             lua_pop(L, 1);
-            cJSON_Delete(obj);
-            return NULL;
+            return -1;
         }
         count++;
     }
-    if (count == 0) return obj;
-    /* keys are anchored by the table itself while we hold these pointers */
+    if (count == 0) return 0;
+    /* the keys are strings of the table, which is on the stack and only
+     * read raw; the values are fetched raw again below */
     keys = lua_newuserdata(L, count * sizeof *keys);
     i = 0;
     lua_pushnil(L);
@@ -307,36 +336,62 @@ static cJSON *json_build_object(lua_State *L, int idx, int depth,
     count = i;
     qsort(keys, count, sizeof *keys, json_key_cmp);
     for (i = 0; i < count; i++) {
+        int rc;
         if (!json_utf8_valid(keys[i].s, keys[i].len) || memchr(keys[i].s, 0, keys[i].len)) {
             snprintf(err, errlen, "object key is not valid UTF-8 text");
-            goto fail;
+            lua_pop(L, 1);
+            return -1;
         }
         lua_pushlstring(L, keys[i].s, keys[i].len);
         lua_rawget(L, idx);
-        item = json_build(L, lua_gettop(L), depth + 1, err, errlen);
-        lua_pop(L, 1);
-        if (!item) goto fail;
         /* no embedded NUL (checked above), so the Lua string is a C string */
-        if (!cJSON_AddItemToObject(obj, keys[i].s, item)) {
-            cJSON_Delete(item);
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
+        rc = json_build(L, lua_gettop(L), depth + 1, box, obj, keys[i].s, err, errlen);
+        lua_pop(L, 1);
+        if (rc) { lua_pop(L, 1); return -1; }
     }
     lua_pop(L, 1);  /* keys */
-    return obj;
-fail:
-    lua_pop(L, 1);
-    cJSON_Delete(obj);
-    return NULL;
+    return 0;
 }
 
-static cJSON *json_build(lua_State *L, int idx, int depth, char *err, size_t errlen)
+/* A string holding NUL bytes, as a raw JSON literal (cJSON strings are
+ * NUL-terminated; the byte is kept by escaping it). */
+static cJSON *json_raw_string(lua_State *L, const char *s, size_t len)
+{
+    luaL_Buffer b;
+    size_t i;
+    cJSON *item;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '"');
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') { luaL_addchar(&b, '\\'); luaL_addchar(&b, (char)c); }
+        else if (c == '\n') luaL_addstring(&b, "\\n");
+        else if (c == '\r') luaL_addstring(&b, "\\r");
+        else if (c == '\t') luaL_addstring(&b, "\\t");
+        else if (c == '\b') luaL_addstring(&b, "\\b");
+        else if (c == '\f') luaL_addstring(&b, "\\f");
+        else if (c < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            luaL_addstring(&b, esc);
+        } else luaL_addchar(&b, (char)c);
+    }
+    luaL_addchar(&b, '"');
+    luaL_pushresult(&b);
+    item = cJSON_CreateRaw(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return item;
+}
+
+/* Builds the value at idx and attaches it under parent/key (or as the
+ * box's root). 0 on success, -1 with err filled. */
+static int json_build(lua_State *L, int idx, int depth, json_box *box, cJSON *parent,
+                      const char *key, char *err, size_t errlen)
 {
     cJSON *item = NULL;
     if (depth > JSON_MAX_DEPTH) {
         snprintf(err, errlen, "value nested deeper than %d levels (a cycle?)", JSON_MAX_DEPTH);
-        return NULL;
+        return -1;
     }
     luaL_checkstack(L, 6, "JSON nesting");
     switch (lua_type(L, idx)) {
@@ -346,7 +401,7 @@ static cJSON *json_build(lua_State *L, int idx, int depth, char *err, size_t err
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) != NULL) {
             snprintf(err, errlen, "cannot encode a light userdata");
-            return NULL;
+            return -1;
         }
         item = cJSON_CreateNull();
         break;
@@ -371,7 +426,7 @@ static cJSON *json_build(lua_State *L, int idx, int depth, char *err, size_t err
             double d = (double)lua_tonumber(L, idx);
             if (isnan(d) || isinf(d)) {
                 snprintf(err, errlen, "cannot encode %s as JSON", isnan(d) ? "NaN" : "an infinite number");
-                return NULL;
+                return -1;
             }
             item = cJSON_CreateNumber(d);
         }
@@ -382,50 +437,25 @@ static cJSON *json_build(lua_State *L, int idx, int depth, char *err, size_t err
         const char *s = lua_tolstring(L, idx, &len);
         if (!json_utf8_valid(s, len)) {
             snprintf(err, errlen, "string is not valid UTF-8");
-            return NULL;
+            return -1;
         }
-        if (memchr(s, 0, len)) {
-            /* cJSON strings are NUL-terminated; keep the byte by escaping */
-            luaL_Buffer b;
-            size_t i;
-            luaL_buffinit(L, &b);
-            luaL_addchar(&b, '"');
-            for (i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c == '"' || c == '\\') { luaL_addchar(&b, '\\'); luaL_addchar(&b, (char)c); }
-                else if (c == '\n') luaL_addstring(&b, "\\n");
-                else if (c == '\r') luaL_addstring(&b, "\\r");
-                else if (c == '\t') luaL_addstring(&b, "\\t");
-                else if (c == '\b') luaL_addstring(&b, "\\b");
-                else if (c == '\f') luaL_addstring(&b, "\\f");
-                else if (c < 0x20) {
-                    char esc[8];
-                    snprintf(esc, sizeof esc, "\\u%04x", c);
-                    luaL_addstring(&b, esc);
-                } else luaL_addchar(&b, (char)c);
-            }
-            luaL_addchar(&b, '"');
-            luaL_pushresult(&b);
-            item = cJSON_CreateRaw(lua_tostring(L, -1));
-            lua_pop(L, 1);
-        } else {
-            item = cJSON_CreateString(s);
-        }
+        item = memchr(s, 0, len) ? json_raw_string(L, s, len) : cJSON_CreateString(s);
         break;
     }
     case LUA_TTABLE: {
         size_t n;
         int t = lua_absindex(L, idx);
-        if (json_table_is_array(L, t, &n))
-            return json_build_array(L, t, n, depth, err, errlen);
-        return json_build_object(L, t, depth, err, errlen);
+        int array = json_table_is_array(L, t, &n);
+        item = array ? cJSON_CreateArray() : cJSON_CreateObject();
+        if (json_attach(box, parent, key, item, err, errlen)) return -1;
+        if (array) return json_build_array(L, t, n, depth, item, box, err, errlen);
+        return json_build_object(L, t, depth, item, box, err, errlen);
     }
     default:
         snprintf(err, errlen, "cannot encode a %s as JSON", luaL_typename(L, idx));
-        return NULL;
+        return -1;
     }
-    if (!item) snprintf(err, errlen, "out of memory");
-    return item;
+    return json_attach(box, parent, key, item, err, errlen);
 }
 
 int json_encode(lua_State *L, int idx)
@@ -436,8 +466,9 @@ int json_encode(lua_State *L, int idx)
     idx = lua_absindex(L, idx);
     box = json_push_box(L);
     err[0] = '\0';
-    box->root = json_build(L, idx, 1, err, sizeof err);
-    if (!box->root) {
+    if (json_build(L, idx, 1, box, NULL, NULL, err, sizeof err)) {
+        cJSON_Delete(box->root);
+        box->root = NULL;
         lua_pop(L, 1);
         lua_pushnil(L);
         lua_pushstring(L, err[0] ? err : "cannot encode value");

@@ -1,7 +1,8 @@
 /*
  * json.h - Lua values <-> JSON text through cJSON.
  *
- * Decoding refuses invalid UTF-8, trailing garbage and nesting deeper than
+ * Decoding refuses invalid UTF-8, trailing garbage, NUL bytes (raw or as
+ * \u0000: cJSON strings would be cut there) and nesting deeper than
  * JSON_MAX_DEPTH; encoding refuses NaN/inf, invalid UTF-8, non-string keys,
  * cycles (via the depth limit) and functions/userdata. A Lua table is an
  * array when its keys are exactly 1..n (n >= 1), or when it carries a

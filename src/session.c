@@ -49,6 +49,18 @@ static int session_new(lua_State *L)
     return 1;
 }
 
+/* An HTTP method is a token (RFC 9110): visible ASCII, no separators. */
+static int session_method_ok(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0 || n > 32) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7F || strchr("\"(),/:;<=>?@[\\]{}", c)) return 0;
+    }
+    return 1;
+}
+
 static int session_has_crlf(const char *s, size_t n)
 {
     return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL;
@@ -66,13 +78,18 @@ static int session_request(lua_State *L)
     session_resp *out;
     char err[HTTP_ERRLEN];
     http_error kind;
-    size_t i, n = 0, url_len;
+    size_t i, n = 0, url_len, method_len, opt_len;
     double ct, to, mb;
 
     luaL_checktype(L, 2, LUA_TTABLE);
     if (!cs->s) return luaL_error(L, "session is closed");
     memset(&req, 0, sizeof req);
-    req.method = field_req_string(L, 2, "method", NULL);
+    /* strings read below stay on the stack (fields.h): a proxy table's
+     * __index may build them, and a collection in the next __index must not
+     * free one that C still points at */
+    req.method = field_req_string(L, 2, "method", &method_len);
+    if (!session_method_ok(req.method, method_len))
+        return luaL_error(L, "method must be an HTTP token (no blanks or control characters)");
     req.url = field_req_string(L, 2, "url", &url_len);
     if (session_has_crlf(req.url, url_len))
         return luaL_error(L, "url contains a control character");
@@ -80,15 +97,17 @@ static int session_request(lua_State *L)
     ct = field_opt_number(L, 2, "connect_timeout", 0);
     to = field_opt_number(L, 2, "timeout", 0);
     mb = field_opt_number(L, 2, "max_body", 0);
-    req.connect_timeout_ms = ct > 0 ? (long)(ct * 1000.0 + 0.5) : 0;
-    req.timeout_ms = to > 0 ? (long)(to * 1000.0 + 0.5) : 0;
-    if (ct > 0 && req.connect_timeout_ms == 0) req.connect_timeout_ms = 1;
-    if (to > 0 && req.timeout_ms == 0) req.timeout_ms = 1;
+    req.connect_timeout_ms = field_seconds_to_ms(ct);   /* clamped: no UB on 1e308 */
+    req.timeout_ms = field_seconds_to_ms(to);
     if (mb != mb || mb > 2147483648.0) mb = 2147483648.0;   /* no UB on huge values */
     req.max_body = mb > 0 ? (size_t)mb : 0;
     req.verify_tls = field_opt_bool(L, 2, "verify_tls", 1);
-    req.ca_file = field_opt_string(L, 2, "ca_file", NULL);
-    req.proxy = field_opt_string(L, 2, "proxy", NULL);
+    req.ca_file = field_opt_string(L, 2, "ca_file", &opt_len);
+    if (req.ca_file && memchr(req.ca_file, 0, opt_len))
+        return luaL_error(L, "ca_file contains a NUL byte");
+    req.proxy = field_opt_string(L, 2, "proxy", &opt_len);
+    if (req.proxy && session_has_crlf(req.proxy, opt_len))
+        return luaL_error(L, "proxy contains a control character");
 
     lua_getfield(L, 2, "headers");
     if (!lua_isnil(L, -1)) {
