@@ -486,8 +486,8 @@ function M.resolve(opts)
       "retry_mode")
   end
   cfg.retry_mode = retry_mode
-  cfg.max_attempts = M.integer_setting(opts, getenv, "max_attempts", "AWS_MAX_ATTEMPTS", 3, 1, 100,
-    profile, "max_attempts")
+  cfg.max_attempts = M.integer_setting(opts, getenv, "max_attempts", "AWS_MAX_ATTEMPTS",
+    require("aws_connect.retry").DEFAULT_ATTEMPTS[retry_mode], 1, 100, profile, "max_attempts")
   return cfg
 end
 
