@@ -3,7 +3,7 @@
  *
  * Exposes: sign (the SigV4 contract in design.md), authorize (its lean
  * form for the request loop), json_encode/json_decode/null, uuid4,
- * sha256_hex, sha1_hex, sleep, now, monotonic. The libcurl session is the separate
+ * sha256_hex, sha1_hex, write_private/mkdir_private/read_bounded (fs.c), sleep, now, monotonic. The libcurl session is the separate
  * module aws_connect.curl (session.c), so that requiring the core does not
  * map libcurl and the thirty libraries it links. Ownership: every C resource is held
  * by a userdata with a __gc (anchored before it is allocated), so a Lua
@@ -25,6 +25,7 @@
 
 #include "compat.h"
 #include "fields.h"
+#include "fs.h"
 #include "json.h"
 #include "sigv4.h"
 
@@ -259,6 +260,70 @@ static int core_sha1_hex(lua_State *L)
     return 1;
 }
 
+/* ---- private files for the credential caches (fs.c) ------------------- */
+
+static int core_fs_fail(lua_State *L, const char *kind, const char *msg)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, kind);
+    lua_pushstring(L, msg);
+    return 3;
+}
+
+static const char *core_fs_path(lua_State *L, int idx)
+{
+    size_t len;
+    const char *p = luaL_checklstring(L, idx, &len);
+    return (len == 0 || strlen(p) != len) ? NULL : p;   /* no NUL inside */
+}
+
+/* core.write_private(path, data) -> true | nil, "error", message: mode 0600,
+ * atomically (temporary file in the same folder, then rename). */
+static int core_write_private(lua_State *L)
+{
+    size_t dlen;
+    const char *path = core_fs_path(L, 1);
+    const char *data = luaL_checklstring(L, 2, &dlen);
+    char err[256];
+    if (!path) return core_fs_fail(L, "error", "bad path");
+    if (fs_write_private(path, data, dlen, err, sizeof err) != FS_OK) return core_fs_fail(L, "error", err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.mkdir_private(path) -> true | nil, "error", message (mode 0700,
+ * parents too). */
+static int core_mkdir_private(lua_State *L)
+{
+    const char *path = core_fs_path(L, 1);
+    char err[256];
+    if (!path) return core_fs_fail(L, "error", "bad path");
+    if (fs_mkdir_private(path, err, sizeof err) != FS_OK) return core_fs_fail(L, "error", err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.read_bounded(path, max) -> data | nil, kind, message; kind is
+ * "missing", "too_large", "not_file" (folder, FIFO, device) or "error". */
+static int core_read_bounded(lua_State *L)
+{
+    const char *path = core_fs_path(L, 1);
+    lua_Integer max = luaL_checkinteger(L, 2);
+    char err[256], *buf;
+    size_t len = 0;
+    int rc;
+    if (!path) return core_fs_fail(L, "error", "bad path");
+    if (max < 0 || max > 16 * 1024 * 1024) return luaL_argerror(L, 2, "from 0 to 16 MiB");
+    buf = lua_newuserdata(L, (size_t)max + 1);   /* collected with the state: nothing to free */
+    rc = fs_read_bounded(path, buf, (size_t)max, &len, err, sizeof err);
+    if (rc == FS_OK) {
+        lua_pushlstring(L, buf, len);
+        return 1;
+    }
+    return core_fs_fail(L, rc == FS_MISSING ? "missing" : rc == FS_TOO_LARGE ? "too_large"
+                        : rc == FS_NOT_FILE ? "not_file" : "error", err);
+}
+
 static int core_sha256_hex(lua_State *L)
 {
     size_t len;
@@ -389,6 +454,9 @@ static const luaL_Reg core_funcs[] = {
     {"utf8_valid", core_utf8_valid},
     {"random_bytes", core_random_bytes},
     {"sha1_hex", core_sha1_hex},
+    {"write_private", core_write_private},
+    {"mkdir_private", core_mkdir_private},
+    {"read_bounded", core_read_bounded},
     {"sleep", core_sleep},
     {"now", core_now},
     {"monotonic", core_monotonic},
