@@ -306,32 +306,62 @@ end
 
 local wired = loop_uses_limiter()
 local e2e = wired and it or pending
-describe("adaptive mode through the client", function()
-  e2e("waits for tokens after a throttle, through the client's own sleep" ..
-    (wired and "" or " (pending: the request loop does not call policy:before_send/after_attempt yet)"), function()
-    local now = 1000
-    local sleeps = {}
-    local n = 0
-    local t = { request = function()
-      n = n + 1
-      if n == 1 then
-        return { status = 400, headers = { { "x-amzn-ErrorType", "ThrottlingException" } }, body = '{"message":"slow"}' }
-      end
-      return { status = 200, headers = {}, body = '{"InstanceSummaryList":[]}' }
-    end }
-    local c = aws_connect.new{ region = "us-east-1", endpoint = "https://connect.example.test", getenv = {},
-      credentials = { access_key_id = "AKIDE2E", secret_access_key = "e2e-secret" },
-      transport = t, retry_mode = "adaptive", random = function() return 0 end,
-      clock = function() return now end,
-      sleep = function(s) sleeps[#sleeps + 1] = s; now = now + s end }
-    c:list_instances()          -- throttled (bucket on at 0.5/s), retried after a 0 s backoff
+local PENDING = wired and "" or " (pending: the request loop does not call policy:before_send/after_attempt yet)"
+
+local function client(mode, responses, extra)
+  local rec = { sleeps = {}, sent = 0, now = 1000 }
+  local t = { request = function()
+    rec.sent = rec.sent + 1
+    local r = responses[rec.sent]
+    if r == "throttle" then
+      return { status = 400, headers = { { "x-amzn-ErrorType", "ThrottlingException" } }, body = '{"message":"slow"}' }
+    end
+    return { status = 200, headers = {}, body = '{"InstanceSummaryList":[]}' }
+  end }
+  local opts = { region = "us-east-1", endpoint = "https://connect.example.test", getenv = {},
+    credentials = { access_key_id = "AKIDE2E", secret_access_key = "e2e-secret" },
+    transport = t, retry_mode = mode,
+    clock = function() return rec.now end,
+    sleep = function(s) if s > 0 then rec.sleeps[#rec.sleeps + 1] = s end; rec.now = rec.now + s end }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return aws_connect.new(opts), rec
+end
+
+describe("retry modes through the client", function()
+  e2e("adaptive: waits for tokens after a throttle, through the client's own sleep (botocore's waits)" .. PENDING,
+    function()
+    -- throttled first (the bucket comes on at its 0.5/s floor), retried after
+    -- a 0 s backoff; the retry waits 2 s for its token and the next call
+    -- 0.625 s: botocore's numbers for this sequence (see "never lets the
+    -- rate fall below 0.5" above)
+    local c, rec = client("adaptive", { "throttle" }, { random = function() return 0 end })
     c:list_instances()
-    assert.are.equal(3, n)
-    -- the retry waited 2 s for its token (the 0.5/s floor); then the next
-    -- call found the bucket empty again and waited for its token too
-    local waited = 0
-    for _, s in ipairs(sleeps) do waited = waited + s end
-    assert.is_true(waited >= 2, "waited " .. waited)
-    assert.are.equal("adaptive", aws_connect._private(c).policy.mode)
+    c:list_instances()
+    assert.are.equal(3, rec.sent)
+    assert.are.equal(2, #rec.sleeps)
+    near(2, rec.sleeps[1]); near(0.625, rec.sleeps[2])
+  end)
+
+  e2e("legacy: 5 attempts, uncapped doubling delays, no quota spent" .. PENDING, function()
+    local all = {}
+    for i = 1, 6 do all[i] = "throttle" end
+    local c, rec = client("legacy", all, { random = function() return 0.5 end })
+    local ok, err = pcall(c.list_instances, c)
+    assert.is_false(ok)
+    assert.are.equal(5, err.attempts)
+    assert.are.equal(5, rec.sent)
+    assert.are.same({ 0.5, 1, 2, 4 }, rec.sleeps)
+    assert.is_nil(aws_connect._private(c).policy.quota)
+  end)
+
+  e2e("standard: 3 attempts, no rate limiter waits" .. PENDING, function()
+    local all = {}
+    for i = 1, 6 do all[i] = "throttle" end
+    local c, rec = client("standard", all, { random = function() return 0.5 end })
+    local ok, err = pcall(c.list_instances, c)
+    assert.is_false(ok)
+    assert.are.equal(3, err.attempts)
+    assert.are.same({ 0.5, 1 }, rec.sleeps)
+    assert.are.equal(490, aws_connect._private(c).policy.quota)
   end)
 end)
