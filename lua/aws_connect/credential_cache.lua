@@ -11,8 +11,10 @@
 --       args: the AssumeRole (or AssumeRoleWithWebIdentity) request members
 --       as the AWS CLI hashes them, AWS names: RoleArn, and RoleSessionName
 --       only when the user set one, ExternalId, SerialNumber,
---       DurationSeconds, Policy (JSON text; its keys are sorted before
---       hashing). Key = SHA-1 of Python's json.dumps(args, sort_keys=True).
+--       DurationSeconds (a number: botocore hashes an int), Policy (JSON
+--       text; its keys are sorted before hashing). Key = SHA-1 of Python's
+--       json.dumps(args, sort_keys=True). Known gap: a Policy number
+--       written "1.0" hashes as "1" (the JSON decoder keeps no number text).
 --   cache.key_sso{ role_name, account_id, session_name | start_url }
 --                                -> key | nil, reason
 --       session_name for sso_session profiles, start_url for legacy ones.
