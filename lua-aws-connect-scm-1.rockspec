@@ -1,8 +1,14 @@
 rockspec_format = "3.0"
 package = "lua-aws-connect"
 version = "scm-1"
+-- `luarocks make` builds this checkout and fetches nothing. A source rock
+-- needs the sources as an archive: `make rock` writes this checkout to
+-- build/rock/lua-aws-connect-scm-1.tar.gz and packs it with a copy of this
+-- rockspec whose url names that file (luarocks pack, offline); the url below
+-- is that archive, looked up in the folder luarocks runs in.
 source = {
-  url = "git+file://./lua-aws-connect",
+  url = "file://lua-aws-connect-scm-1.tar.gz",
+  dir = "lua-aws-connect-scm-1",
 }
 description = {
   summary = "Create and manage Amazon Connect instances from Lua and OpenResty",
@@ -25,11 +31,18 @@ external_dependencies = {
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
 }
+-- The Makefile does the work. ROCK_LUA (the interpreter) and LUA_INCDIR give
+-- each Lua its own build folder (build/luarocks/<lua>-<include dir>), so
+-- 5.4, 5.1 and LuaJIT builds never share objects, and ROCK_LUA is written
+-- into the installed aws-connect. The same variables go to both passes, so
+-- the install pass finds the build up to date.
 build = {
   type = "make",
   build_target = "build",
-  build_variables = {
-    BUILD = "build/luarocks",
+  install_target = "install",
+  variables = {
+    ROCK_LUA = "$(LUA)",
+    LUA_INCDIR = "$(LUA_INCDIR)",
     CFLAGS = "$(CFLAGS)",
     LIBFLAG = "$(LIBFLAG)",
     LUA_CFLAGS = "-I$(LUA_INCDIR)",
@@ -37,9 +50,7 @@ build = {
     CORE_LIBS = "-L$(CJSON_LIBDIR) -L$(OPENSSL_LIBDIR) -lcjson -lcrypto",
     CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
   },
-  install_target = "install",
   install_variables = {
-    BUILD = "build/luarocks",
     INST_LIBDIR = "$(LIBDIR)",
     INST_LUADIR = "$(LUADIR)",
     INST_BINDIR = "$(BINDIR)",

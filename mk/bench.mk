@@ -12,24 +12,18 @@ BENCH_BIN  := build/bench
 BENCH_ENV   = LUA_PATH="./?.lua;lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/$(LUA)/?.so;;"
 BENCH_CFLAGS = -std=gnu11 -O2 -g $(WARN) -Isrc
 
-# Debian packages the benchmarks use beyond DEB_PACKAGES: nginx (the end to
-# end server), hyperfine (start-up), python3-awscrt (a peer signer).
-BENCH_DEB_PACKAGES := nginx-core hyperfine python3-awscrt
-DEB_PACKAGES += $(BENCH_DEB_PACKAGES)
+# Packages the benchmarks use beyond the tests' (tools/packages.txt, purpose
+# bench): nginx (the end to end server), hyperfine (start-up), python3-awscrt
+# (a peer signer). make bench installs them; bench-smoke (in make test) runs
+# without them and counts the rows that need them as skipped.
 
-.PHONY: bench bench-smoke bench-deps bench-tools
+.PHONY: bench bench-smoke bench-deps bench-tools deps-bench
 
 TEST_EXTRA += bench-smoke
 
+deps-bench: bench-deps
 bench-deps:
-	@missing=""; for p in $(BENCH_DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
-	    || echo "bench-deps: could not install$$missing; the rows that need them will say so"; \
-	fi
+	@$(DEPS) bench || echo "bench-deps: the rows that need what is missing will say so"
 
 $(BENCH_BIN)/sign_bench: bench/sign_bench.c src/sigv4.c src/sigv4.h
 	@mkdir -p $(BENCH_BIN)
@@ -42,12 +36,18 @@ $(BENCH_BIN)/e2e_floor: bench/e2e_floor.c
 
 bench-tools: $(BENCH_BIN)/sign_bench $(BENCH_BIN)/e2e_floor
 
-bench: deps bench-deps build bench-tools
+bench:
+	@$(MAKE) --no-print-directory deps-demo bench-deps
+	@$(MAKE) --no-print-directory build bench-tools
 	@mkdir -p bench/out
 	@$(BENCH_ENV) $(LUA) bench/run.lua --lua $(LUA) --reps $(BENCH_REPS) --markdown bench/out/latest.md
 
 # One line "passed failed skipped" in $(RESULTS)/counts: a row that ran is
 # passed, a row whose optional peer (botocore, awscrt) is missing skipped.
-bench-smoke: bench-deps build bench-tools
+# Prints only whether it ran (the tables are in $(RESULTS)/bench-smoke.log).
+bench-smoke: build bench-tools
 	@mkdir -p $(RESULTS)
-	@$(BENCH_ENV) $(LUA) bench/run.lua --lua $(LUA) --smoke --counts $(RESULTS)/counts
+	@if $(BENCH_ENV) $(LUA) bench/run.lua --lua $(LUA) --smoke --counts $(RESULTS)/counts \
+	    >$(RESULTS)/bench-smoke.log 2>&1; then \
+	  echo "bench-smoke: ran ($$(tail -n 1 $(RESULTS)/bench-smoke.log | sed 's/^bench: //'); tables in $(RESULTS)/bench-smoke.log)"; \
+	else tail -n 30 $(RESULTS)/bench-smoke.log; echo "bench-smoke: FAILED (log: $(RESULTS)/bench-smoke.log)"; exit 1; fi

@@ -10,11 +10,12 @@
 ALL_LUAS := lua5.1 lua5.3 lua5.4 luajit
 
 # Debian's `luajit` package is plain LuaJIT and conflicts with luajit2, the
-# OpenResty branch ngx_http_lua links; luajit2 also gives /usr/bin/luajit.
-DEB_PACKAGES += lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev \
-                nginx-core libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core lua-resty-lrucache luarocks
+# OpenResty branch ngx_http_lua links; luajit2 also gives /usr/bin/luajit
+# (tools/packages.txt names it). deps-every-lua installs every Lua.
+deps-every-lua:
+	@$(DEPS) build $(ALL_LUAS)
 
-.PHONY: build-all build-luajit test-all
+.PHONY: build-all build-luajit test-all deps-every-lua
 
 build-all:
 	@for l in $(ALL_LUAS); do $(MAKE) --no-print-directory LUA=$$l build || exit 1; done
@@ -22,9 +23,13 @@ build-all:
 build-luajit:
 	@$(MAKE) --no-print-directory LUA=luajit build
 
-test spec: build-luajit
+# make test builds it after its deps are in (TEST_BUILDS runs in order)
+TEST_BUILDS += build-luajit
+spec: build-luajit
 
-test-all: deps build-all
+test-all:
+	@$(MAKE) --no-print-directory deps-test deps-every-lua
+	@$(MAKE) --no-print-directory build-all
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	@$(MAKE) --no-print-directory lint || echo "0 1 0" >>$(RESULTS)/counts
 	@for l in $(ALL_LUAS); do echo "== specs on $$l"; sh tools/run-specs.sh $$l $(RESULTS); done
@@ -36,6 +41,7 @@ test-all: deps build-all
 OTHER_LUAS := $(filter-out $(LUA),$(ALL_LUAS))
 ifdef EVERY_LUA
 TEST_EXTRA += $(addprefix specs-,$(OTHER_LUAS))
+TEST_DEPS += deps-every-lua
 endif
 
 specs-%:

@@ -19,12 +19,13 @@
 # Each of these appends "passed failed skipped" to $(RESULTS)/counts and
 # prints its own summary line; run alone, it also exits non-zero on failure.
 
-DEB_PACKAGES += valgrind
-FUZZ_DEB_PACKAGES := clang libclang-rt-14-dev
+# Their packages (tools/packages.txt): deps-sanitize (valgrind) and
+# fuzz-deps (clang, libFuzzer); make test SANITIZE=1 installs both first.
 
 TEST_EXTRA += fuzz-replay
 ifdef SANITIZE
 TEST_EXTRA += test-valgrind test-asan fuzz-smoke
+TEST_DEPS += deps-sanitize fuzz-deps
 endif
 FUZZ_SMOKE_SECONDS ?= 30
 
@@ -32,7 +33,10 @@ FUZZ_SMOKE_SECONDS ?= 30
 # reported through the counts only, so that it is not counted twice.
 SAN_STATUS = $(if $(filter command line,$(origin RESULTS)),true,[ "$$f" -eq 0 ])
 
-.PHONY: test-valgrind test-asan asan-build fuzz fuzz-smoke fuzz-build fuzz-merge fuzz-replay fuzz-deps
+.PHONY: test-valgrind test-asan asan-build fuzz fuzz-smoke fuzz-build fuzz-merge fuzz-replay fuzz-deps deps-sanitize
+
+deps-sanitize:
+	@$(DEPS) sanitize
 
 SAN_LUA_PATH := ./?.lua;lua/?.lua;lua/?/init.lua;;
 
@@ -169,9 +173,7 @@ $(FUZZ_DIR)/replay_%: spec/fuzz/fuzz_%.c spec/fuzz/replay.c $(SRCS) $(HDRS) mk/s
 	  $< spec/fuzz/replay.c $(FUZZ_SRC_fuzz_$*) $(FUZZ_LIB_fuzz_$*) -o $@
 
 fuzz-deps:
-	@command -v $(FUZZ_CC) >/dev/null && [ -n "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || \
-	  { echo "installing: $(FUZZ_DEB_PACKAGES)"; apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(FUZZ_DEB_PACKAGES) >/dev/null; }
+	@$(DEPS) fuzz
 
 fuzz-build: fuzz-deps $(addprefix $(FUZZ_DIR)/,$(FUZZERS))
 
