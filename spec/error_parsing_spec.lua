@@ -97,7 +97,8 @@ describe("error responses: message, request id and reason", function()
   it("merges a modeled Reason", function()
     local body = '{"message":"bad file","Reason":{"AttachedFileInvalidRequestExceptionReason":"INVALID_FILE_SIZE"}}'
     local e = error_for(respond(400, body, { { "x-amzn-ErrorType", "InvalidRequestException" } }))
-    assert.are.same({ AttachedFileInvalidRequestExceptionReason = "INVALID_FILE_SIZE" }, e.reason)
+    -- parsed by the model's error shape: snake_case at every depth, like outputs
+    assert.are.same({ attached_file_invalid_request_exception_reason = "INVALID_FILE_SIZE" }, e.reason)
   end)
 
   it("uses a non-JSON body's text as the message, the header or the status as the code", function()
@@ -112,17 +113,20 @@ describe("error responses: message, request id and reason", function()
     assert.are.equal('{"message": "cut off', e.message)
   end)
 
-  it("treats an empty or <html> 5xx as generic: status code, reason phrase, no request id", function()
+  it("treats an empty or <html> 5xx as generic: the reason phrase, and the request id and error type kept", function()
     local e = error_for(respond(503, "", { { "x-amzn-RequestId", "lb-1" } }, "Service Unavailable"))
     assert.are.equal("503", e.code)
     assert.are.equal("Service Unavailable", e.message)
-    assert.is_nil(e.request_id)
+    assert.are.equal("lb-1", e.request_id)
     assert.is_true(e.retryable)
+    -- as the AWS SDK for JavaScript: x-amzn-ErrorType names the code even
+    -- when the body is a proxy's page
     e = error_for(respond(502, "<html><body><h1>502 Bad Gateway</h1></body></html>",
-      { { "x-amzn-ErrorType", "ShouldBeIgnored" }, { "x-amzn-RequestId", "lb-2" } }, "Bad Gateway"))
-    assert.are.equal("502", e.code)
+      { { "x-amzn-ErrorType", "InternalServiceException" }, { "x-amzn-RequestId", "lb-2" } }, "Bad Gateway"))
+    assert.are.equal("InternalServiceException", e.code)
     assert.are.equal("Bad Gateway", e.message)
-    assert.is_nil(e.request_id)
+    assert.are.equal("lb-2", e.request_id)
+    assert.is_true(e.retryable)
     e = error_for(respond(500, "<!DOCTYPE html>\n<html></html>", nil, "Internal Server Error"))
     assert.are.equal("500", e.code)
   end)

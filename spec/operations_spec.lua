@@ -218,8 +218,9 @@ describe("instance operations against the fake server", function()
         local r = last_request()
         assert.is_true(r.signature_valid, r.signature_error)
         if pages > 1 then
-          assert.is_truthy(r.query:find("^maxResults=3&nextToken="), r.query)
-          assert.is_nil(r.query:find("[+/=]", #"maxResults=3&nextToken=" + 1), "token not encoded: " .. r.query)
+          -- member order of the model (NextToken, MaxResults), as botocore sends it
+          assert.is_truthy(r.query:find("^nextToken=[^&]+&maxResults=3$"), r.query)
+          assert.is_nil(r.query:match("^nextToken=([^&]*)"):find("[+/=]"), "token not encoded: " .. r.query)
         else
           assert.are.equal("maxResults=3", r.query)
         end

@@ -7,7 +7,7 @@
 local aws_connect = require("aws_connect")
 local matrix = require("spec.support.fault_matrix")
 local fake = require("spec.support.fake_server")
-local operations = require("aws_connect.operations")
+local url = require("aws_connect.url")
 local cjson = require("cjson")
 
 local SECRETS = { matrix.SECRET, matrix.TOKEN }
@@ -15,7 +15,7 @@ local SECRETS = { matrix.SECRET, matrix.TOKEN }
 -- every 12-character piece of each secret, raw and percent-encoded
 local PIECES = {}
 for _, s in ipairs(SECRETS) do
-  for _, v in ipairs({ s, operations.encode(s) }) do
+  for _, v in ipairs({ s, url.encode_segment(s) }) do
     for i = 1, #v - 11 do PIECES[#PIECES + 1] = v:sub(i, i + 11) end
   end
 end
@@ -111,7 +111,7 @@ describe("secrets across the fault matrix", function()
       status = 400,
       headers = { ["x-amzn-ErrorType"] = "Bad" .. matrix.TOKEN, ["x-amzn-RequestId"] = matrix.SECRET },
       body = cjson.encode{ message = "your key is " .. matrix.SECRET .. " and token "
-        .. operations.encode(matrix.TOKEN), Reason = { Detail = matrix.TOKEN } },
+        .. url.encode_segment(matrix.TOKEN), Reason = { Detail = matrix.TOKEN } },
     } }
     local ok, err = pcall(client.list_instances, client)
     assert.is_false(ok)

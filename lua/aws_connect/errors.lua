@@ -20,11 +20,6 @@ local CLIENT = {
   ResponseError = "response",
 }
 
--- service codes the Connect model declares for the instance operations
-local MODELED = {
-  "InvalidRequestException", "ServiceQuotaExceededException", "ThrottlingException",
-  "ResourceNotFoundException", "InternalServiceException",
-}
 
 local Class = {}
 Class.__index = Class
@@ -91,12 +86,31 @@ end
 for code in pairs(CLIENT) do
   M[code] = setmetatable({ code = code, kind = CLIENT[code] }, Class)
 end
-for _, code in ipairs(MODELED) do
-  M[code] = setmetatable({ code = code, kind = "service" }, Class)
-end
 M.AccessDeniedException = setmetatable({ code = "AccessDeniedException", kind = "service" }, Class)
 -- raised by wait_for_instance when the instance ends CREATION_FAILED (lifecycle.lua)
 M.InstanceCreationFailed = setmetatable({ code = "InstanceCreationFailed", kind = "service" }, Class)
+
+-- errors.<Code> for every modeled exception of the Connect model (and of
+-- STS, SSO and SSO-OIDC, which the credential chain calls), made when
+-- first looked up from the model's list of error shapes.
+local SERVICES = { "connect", "sts", "sso", "sso_oidc" }
+setmetatable(M, { __index = function(t, code)
+  if type(code) ~= "string" or not code:find("^%u%w*$") then return nil end
+  local model = require("aws_connect.model")
+  for _, id in ipairs(SERVICES) do
+    if model.service(id).error_chunks[code] then
+      local c = setmetatable({ code = code, kind = "service" }, Class)
+      rawset(t, code, c)
+      return c
+    end
+  end
+  return nil
+end })
+
+--- Every modeled exception code of a service (default "connect").
+function M.modeled(service)
+  return require("aws_connect.model").service(service or "connect"):error_codes()
+end
 
 --- True when x is one of our error objects.
 function M.is_error(x)

@@ -1,20 +1,21 @@
 -- Lua side of spec/fuzz/fuzz_error.c: turns one fuzz input into an HTTP
 -- response and runs it through what the client does with responses:
--- mode 0, the error path (aws_connect._service_error, aws-behaviour.md
--- section 2); modes 1-4, a 2xx body through core.json_decode and each
--- operation's parse. Raises (and so makes the harness abort) when a
+-- mode 0, the error path (protocol.rest_json.error, aws-behaviour.md
+-- section 2); modes 1-4, a 2xx body through each instance operation's
+-- model-driven output parser (protocol.rest_json.parse_response). Raises (and so makes the harness abort) when a
 -- contract is broken: the error path must always give a typed service
 -- error with a non-empty code, a one-line tostring and no trace of the
 -- secret; a parser must return a table or raise a typed ResponseError.
 
-local aws_connect = require("aws_connect")
 local errors = require("aws_connect.errors")
-local operations = require("aws_connect.operations")
-local core = require("aws_connect.core")
+local rest_json = require("aws_connect.protocol.rest_json")
+local redact = require("aws_connect.redact")
+local svc = require("aws_connect.model").service("connect")
 
 local SECRET = "fuzz-secret-key-0123456789"
-local OPS = { operations.create_instance, operations.describe_instance, operations.list_instances,
-  operations.delete_instance }
+local RED = redact.new({ SECRET })
+local OPS = { svc:operation("CreateInstance"), svc:operation("DescribeInstance"), svc:operation("ListInstances"),
+  svc:operation("DeleteInstance") }
 
 return function(mode, status, head, body)
   local headers = {}
@@ -24,7 +25,7 @@ return function(mode, status, head, body)
   end
   local resp = { status = status, reason = "Some Reason", headers = headers, body = body }
   if mode == 0 then
-    local e = aws_connect._service_error(resp, { SECRET })
+    local e = rest_json.error(resp, svc, RED)
     assert(errors.is_error(e), "not an error object")
     assert(e.kind == "service" and e.status == status)
     assert(type(e.code) == "string" and e.code ~= "", "empty code")
@@ -36,10 +37,9 @@ return function(mode, status, head, body)
     assert(not line:find(SECRET, 1, true), "the secret leaked into tostring")
     assert(not e.code:find(SECRET, 1, true) and not e.message:find(SECRET, 1, true), "the secret leaked")
   else
-    local doc = core.json_decode(body)
-    if doc == nil then return end
     local op = OPS[mode]
-    local ok, r = pcall(op.parse, doc)
+    resp.status = 200
+    local ok, r = pcall(rest_json.parse_response, op, resp)
     assert(ok or errors.is_error(r), "parse raised a non-typed error: " .. tostring(r))
     if ok then assert(type(r) == "table") end
   end

@@ -1,14 +1,21 @@
--- aws_connect.lifecycle: client methods built on the instance API calls:
--- instances() (every page of ListInstances), wait_for_instance() (polls
--- DescribeInstance until ACTIVE) and ensure_instance() (create by alias,
--- idempotent across process restarts). install() adds them to the client
--- method table; they use only public methods plus the client's private
--- sleep, clock and logger.
+-- aws_connect.instances: the friendly instance layer over the generic
+-- operations (design.md): create_instance -> {id, arn}; describe_instance(id)
+-- -> the instance table; list_instances -> {instances, next_token};
+-- delete_instance(id[, opts]); instances() (every instance of every page,
+-- over client:items); wait_for_instance() (polls DescribeInstance until
+-- ACTIVE) and ensure_instance() (create by alias, idempotent across process
+-- restarts).
+--
+-- install(Client, env) adds the methods; env gives what they need and
+-- nothing more: env.call(client, operation, params, what) -> result, meta
+-- (the generic pipeline), env.sleep(client) (the client's one sleep rule),
+-- env.clock(client) and env.log(client, level, msg).
 
 local core = require("aws_connect.core")
 local errors = require("aws_connect.errors")
-local validate = require("aws_connect.validate")
-local operations = require("aws_connect.operations")
+local shape = require("aws_connect.shape")
+local model = require("aws_connect.model")
+local names = require("aws_connect.names")
 
 local M = {}
 
@@ -21,11 +28,11 @@ local function check_options(opts, known, what)
   if type(opts) ~= "table" then errors.validation("options", what .. ": options must be a table, got " .. type(opts)) end
   for k in pairs(opts) do
     if not known[k] then
-      local names = {}
-      for name in pairs(known) do names[#names + 1] = name end
-      table.sort(names)
+      local list = {}
+      for name in pairs(known) do list[#list + 1] = name end
+      table.sort(list)
       errors.validation(tostring(k), ("unknown option %s for %s; known options: %s"):format(
-        tostring(k), what, table.concat(names, ", ")))
+        tostring(k), what, table.concat(list, ", ")))
     end
   end
   return opts
@@ -76,55 +83,82 @@ function M.ensure_token(input, failed_ids)
   return "ensure-" .. core.sha256_hex(canonical):sub(1, 40)
 end
 
-function M.install(Client, api)
-  local function private(self)
-    local p = api._private(self)
-    if not p then errors.raise("ConfigError", "not a client (use client:method(), not client.method())") end
-    return p
+local function connect_op(name)
+  return model.service("connect"):operation(name)
+end
+
+--- Positional id forms: describe_instance(id), delete_instance(id, opts);
+--- a table is taken as the parameters.
+local function id_params(id, extra, what)
+  if type(id) == "table" and extra == nil then return id end
+  local params = {}
+  if extra ~= nil then
+    if type(extra) ~= "table" then errors.validation("options", what .. ": options must be a table") end
+    for k, v in next, extra do params[k] = v end
+  end
+  local given = params.instance_id
+  if given == nil then given = params.InstanceId end
+  if given ~= nil and given ~= id then
+    errors.validation("instance_id", what .. ": the instance id is given twice, with different values")
+  end
+  params.instance_id, params.InstanceId = id, nil
+  if id == nil then errors.validation("instance_id", "instance_id is required") end
+  return params
+end
+
+local function bad_shape(what, meta)
+  errors.raise("ResponseError", "unexpected response shape: " .. what,
+    { status = meta.status, request_id = meta.request_id, attempts = meta.attempts })
+end
+
+function M.install(Client, env)
+  local call = env.call
+
+  function Client:create_instance(params)
+    local res, meta = call(self, "CreateInstance", params, "create_instance")
+    if type(res.id) ~= "string" then bad_shape("CreateInstance response has no Id", meta) end
+    return { id = res.id, arn = res.arn }, meta
   end
 
-  -- The client's backoff sleep (injected, ngx.sleep where nginx allows it,
-  -- else the blocking C sleep): one rule for retries and polling.
-  local function sleep_of(p)
-    return api._sleep_of(p)
+  function Client:describe_instance(id)
+    local res, meta = call(self, "DescribeInstance", id_params(id, nil, "describe_instance"), "describe_instance")
+    local inst = res.instance
+    if type(inst) ~= "table" then bad_shape("DescribeInstance response has no Instance", meta) end
+    inst.replication_configuration = res.replication_configuration
+    return inst, meta
+  end
+
+  function Client:list_instances(params)
+    local res, meta = call(self, "ListInstances", params, "list_instances")
+    return { instances = res.instance_summary_list or setmetatable({}, shape.ARRAY_MT), next_token = res.next_token },
+      meta
+  end
+
+  function Client:delete_instance(id, opts)
+    return call(self, "DeleteInstance", id_params(id, opts, "delete_instance"), "delete_instance")
   end
 
   --- Iterates over every instance of every ListInstances page:
   ---   for instance, page in client:instances{ max_results = 10 } do ... end
   --- page is { number = n, request_id = ... } of the page the instance came
-  --- from. Errors are raised from the loop. A service that sends the same
-  --- NextToken twice raises ResponseError instead of looping forever.
+  --- from. Errors are raised from the loop; a repeated NextToken raises
+  --- ResponseError instead of looping forever.
   function Client:instances(opts)
-    private(self)
-    opts = check_options(opts, { max_results = true, MaxResults = true }, "instances")
-    local page_size = opts.max_results
-    if page_size == nil then page_size = opts.MaxResults end
-    if page_size ~= nil then validate.integer("max_results", page_size, 1, 10) end
-    local list, i, token, done, pages = nil, 0, nil, false, 0
-    local seen = {}
-    local page_meta
-    return function()
-      while true do
-        if list and i < #list then
-          i = i + 1
-          return list[i], page_meta
-        end
-        if done then return nil end
-        local res, meta = self:list_instances{ max_results = page_size, next_token = token }
-        pages = pages + 1
-        page_meta = { number = pages, request_id = meta.request_id }
-        list, i = res.instances, 0
-        token = res.next_token
-        if token == nil or token == "" then
-          done = true
-        elseif seen[token] then
-          errors.raise("ResponseError", "ListInstances returned the same NextToken twice; stopping the pagination",
-            { request_id = meta.request_id })
-        else
-          seen[token] = true
-        end
-      end
+    env.check(self)
+    if opts ~= nil and type(opts) ~= "table" then
+      errors.validation("options", "instances: options must be a table, got " .. type(opts))
     end
+    local params = {}
+    for k, v in next, opts or {} do
+      if k ~= "max_results" and k ~= "MaxResults" then
+        errors.validation(tostring(k), ("unknown option %s for instances; known options: max_results"):format(
+          tostring(k)))
+      end
+      params[k] = v
+    end
+    -- checked now, not at the first page
+    shape.input(connect_op("ListInstances"), params, "instances")
+    return self:items("ListInstances", params)
   end
 
   --- Polls DescribeInstance until the instance is ACTIVE and returns it (and
@@ -135,7 +169,7 @@ function M.install(Client, api)
   ---   opts: timeout = 600, interval = 5,
   ---         on_poll = function(instance, elapsed_seconds) (progress; optional)
   function Client:wait_for_instance(id, opts)
-    local p = private(self)
+    env.check(self)
     opts = check_options(opts, { timeout = true, interval = true, on_poll = true }, "wait_for_instance")
     local timeout = number_option(opts, "timeout", 600, 0)
     local interval = number_option(opts, "interval", 5, 0)
@@ -144,18 +178,18 @@ function M.install(Client, api)
       errors.validation("on_poll", "on_poll must be a function, got " .. type(on_poll))
     end
     if id == nil then errors.validation("instance_id", "instance_id is required") end
-    local clock = p.clock
-    local start = clock()
+    local start = env.clock(self)
     local deadline = start + timeout
     local polls = 0
     while true do
       local inst, meta = self:describe_instance(id)
       polls = polls + 1
-      local now = clock()
+      local now = env.clock(self)
       local status = inst.instance_status
       if on_poll then on_poll(inst, now - start) end
       if status == "ACTIVE" then
-        api._log(p, "info", ("instance %s is ACTIVE after %.1f s (%d polls)"):format(tostring(id), now - start, polls))
+        env.log(self, "info", ("instance %s is ACTIVE after %.1f s (%d polls)"):format(tostring(id), now - start,
+          polls))
         return inst, meta
       end
       if status == "CREATION_FAILED" then
@@ -177,9 +211,9 @@ function M.install(Client, api)
           tostring(id), tostring(status), now - start, tostring(timeout), polls),
           { instance_id = inst.id or id, instance = inst, attempts = polls })
       end
-      api._log(p, "debug", ("instance %s is %s; next poll in %.1f s"):format(
+      env.log(self, "debug", ("instance %s is %s; next poll in %.1f s"):format(
         tostring(id), tostring(status), math.min(interval, left)))
-      sleep_of(p)(math.min(interval, left))
+      env.sleep(self)(math.min(interval, left))
     end
   end
 
@@ -192,8 +226,10 @@ function M.install(Client, api)
   --- existing instance whose identity type or call settings differ from
   --- those asked for raises ValidationError (nothing is created).
   function Client:ensure_instance(params)
-    local p = private(self)
-    local input = validate.members(params, operations.create_instance.members, "ensure_instance")
+    env.check(self)
+    local checked = shape.input(connect_op("CreateInstance"), params, "ensure_instance")
+    local input = {}
+    for k, v in pairs(checked) do input[names.snake(k)] = v end
     if input.instance_alias == nil then
       errors.validation("instance_alias", "ensure_instance needs instance_alias (instances are found by alias)")
     end
@@ -215,7 +251,7 @@ function M.install(Client, api)
             tostring(found.id), alias, name, tostring(found[name]), tostring(input[name])))
         end
       end
-      api._log(p, "info", ("ensure_instance: instance %s with alias %s exists (%s)"):format(
+      env.log(self, "info", ("ensure_instance: instance %s with alias %s exists (%s)"):format(
         tostring(found.id), alias, tostring(found.instance_status)))
       return found, { created = false }
     end
@@ -223,7 +259,7 @@ function M.install(Client, api)
     for k, v in pairs(input) do create[k] = v end
     if create.client_token == nil then create.client_token = M.ensure_token(input, failed) end
     local inst, meta = self:create_instance(create)
-    api._log(p, "info", ("ensure_instance: created instance %s with alias %s (client token %s)"):format(
+    env.log(self, "info", ("ensure_instance: created instance %s with alias %s (client token %s)"):format(
       tostring(inst.id), alias, create.client_token))
     meta.created = true
     return inst, meta

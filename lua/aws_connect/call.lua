@@ -1,0 +1,335 @@
+-- aws_connect.call: one call of one operation, the pipeline of design.md:
+-- shape check -> protocol request -> sign -> transport -> retry policy ->
+-- output or typed error.
+--
+-- A call runs against a service context (context()): the model service,
+-- its protocol module, endpoint, region and signing name. Connect's is made
+-- by new(); the credential providers make STS's, SSO's and SSO-OIDC's the
+-- same way, so every service shares one retry loop, one redaction, one
+-- User-Agent and one sleep rule.
+--
+-- Every attempt is signed afresh (a new X-Amz-Date) and carries the same
+-- idempotency token, invocation id and body; the final error carries
+-- attempts and the last attempt's status and request id.
+
+local core = require("aws_connect.core")
+local errors = require("aws_connect.errors")
+local shape = require("aws_connect.shape")
+local headers = require("aws_connect.headers")
+local times = require("aws_connect.times")
+local redact = require("aws_connect.redact")
+local transport = require("aws_connect.transport")
+local retry = require("aws_connect.retry")
+
+local M = {}
+
+local get_header = headers.get
+local printable = redact.printable
+
+-- The largest clock correction taken from a server's Date header: a clock
+-- off by more is a broken clock (or a hostile Date), not skew to correct.
+M.MAX_SKEW = 24 * 3600
+
+local function log(p, level, msg)
+  if p.logger then pcall(p.logger, level, msg) end
+end
+M.log = log
+
+--- The redactor of a set of credentials (cached while they stay the same).
+local function redactor_of(p, creds)
+  if p.red_creds == creds and p.red then return p.red end
+  local list = {}
+  if creds then
+    for _, v in ipairs({ creds.secret_access_key or false, creds.session_token or false }) do
+      if type(v) == "string" and v ~= "" then list[#list + 1] = v end
+    end
+  end
+  for _, v in ipairs(p.extra_secrets or {}) do list[#list + 1] = v end
+  local red = redact.new(list)
+  p.red, p.red_creds = red, creds
+  return red
+end
+M.redactor_of = redactor_of
+
+--- A service context: ctx = { svc, protocol, ep = {scheme, host_header,
+--- base_path}, region, signing_name, unsigned }.
+function M.context(svc, ep, region, opts)
+  opts = opts or {}
+  local proto_name = svc.metadata.protocol == "query" and "query" or "rest_json"
+  return {
+    svc = svc,
+    protocol = require("aws_connect.protocol." .. proto_name),
+    ep = ep,
+    region = region,
+    signing_name = opts.signing_name or svc.metadata.signingName or svc.metadata.endpointPrefix,
+    unsigned = opts.unsigned,
+  }
+end
+
+local function check_wire(h, url)
+  -- config and credentials refuse control characters; this is the last
+  -- line before the wire (no header injection, whatever the source)
+  for i = 1, #h do
+    local v = h[i][2]
+    if v:find("[%z\r\n]") then
+      errors.raise("ValidationError", ("the %s header would contain CR, LF or NUL; nothing was sent"):format(h[i][1]),
+        { field = h[i][1] })
+    end
+  end
+  if url:find("[%z\1-\32\127]") then
+    errors.raise("ValidationError", "the request URL would contain a control character or space; nothing was sent",
+      { field = "endpoint" })
+  end
+end
+
+--- The signed request of one attempt (the custom-transport contract).
+local function signed_request(p, ctx, op, wire, creds, attempt, invocation_id, time)
+  local ep = ctx.ep
+  local path = ep.base_path .. wire.path
+  local h = { { "Host", ep.host_header } }
+  if wire.body and wire.body ~= "" then h[2] = { "Content-Type", wire.content_type or "application/json" } end
+  local extra = wire.headers
+  for i = 1, #extra do h[#h + 1] = extra[i] end
+  if ctx.unsigned then
+    if creds and creds.bearer then h[#h + 1] = creds.bearer end
+  else
+    local s = core.sign{
+      method = op.method, path = path, query = wire.query or "", headers = h, body = wire.body or "",
+      region = ctx.region, service = ctx.signing_name,
+      access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key,
+      session_token = creds.session_token, time = time,
+    }
+    h[#h + 1] = { "X-Amz-Date", s.amz_date }
+    if creds.session_token then h[#h + 1] = { "X-Amz-Security-Token", creds.session_token } end
+    h[#h + 1] = { "Authorization", s.authorization }
+  end
+  h[#h + 1] = { "User-Agent", p.user_agent }
+  h[#h + 1] = { "amz-sdk-invocation-id", invocation_id }
+  h[#h + 1] = { "amz-sdk-request", ("attempt=%d; max=%d"):format(attempt, p.policy.max_attempts) }
+  local url = ep.scheme .. "://" .. ep.host_header .. path
+  if wire.query and wire.query ~= "" then url = url .. "?" .. wire.query end
+  check_wire(h, url)
+  return {
+    method = op.method, url = url, headers = h, body = wire.body,
+    connect_timeout = p.connect_timeout, timeout = p.timeout,
+    verify_tls = p.verify_tls, ca_file = p.ca_file, proxy = p.proxy, max_body = p.max_body,
+  }
+end
+
+local function now(p)
+  return p.clock() + p.clock_offset
+end
+
+local function sign_time(p)
+  local t = math.floor(now(p))
+  if not (t >= 0 and t <= 253402300799) then
+    errors.raise("ConfigError", "the client's clock is out of range; nothing was sent", { field = "clock" })
+  end
+  return t
+end
+
+--- The error of an attempt that got no usable HTTP response. kind is the
+--- transport's; the retry policy decides what is retried.
+local function transport_error(kind, msg, red, inside_nginx)
+  msg = printable(red:string(msg or kind or "transport failure"), 300)
+  if kind == "timeout" then
+    return errors.new("TimeoutError", "request timed out: " .. msg)
+  elseif kind == "tls" then
+    local hint = inside_nginx and " (inside nginx, lua_ssl_trusted_certificate names the CAs to trust)"
+      or " (ca_file can name a CA bundle to trust)"
+    local e = errors.new("NetworkError", "TLS certificate verification failed: " .. msg .. hint)
+    e.tls = true
+    return e
+  elseif kind == "too_large" then
+    return errors.new("ResponseError", msg)
+  elseif kind == "protocol" then
+    local e = errors.new("ResponseError", "unreadable response: " .. msg)
+    e.transient = true
+    return e
+  elseif kind == "usage" then
+    local e = errors.new("ConfigError", msg)
+    e.unsent = true   -- refused before anything went out
+    return e
+  elseif kind == "recv" then
+    return errors.new("NetworkError", "connection failed before a response arrived: " .. msg)
+  elseif kind == "connect" then
+    return errors.new("NetworkError", "cannot connect: " .. msg)
+  end
+  return errors.new("NetworkError", msg)
+end
+M.transport_error = transport_error
+
+--- The server's own idea of when to retry, in seconds (nil: none):
+--- x-amz-retry-after (milliseconds), else Retry-After (seconds or an HTTP
+--- date, relative to the response's Date). The policy caps it.
+local function retry_hint(p, resp)
+  if not resp then return nil end
+  local ms = tonumber(get_header(resp, "x-amz-retry-after") or "")
+  if ms and ms == ms and ms >= 0 and ms < 1e9 then return ms / 1000 end
+  local ra = get_header(resp, "Retry-After")
+  if not ra then return nil end
+  local s = tonumber(ra)
+  if s then
+    if s == s and s >= 0 and s < 1e9 then return s end
+    return nil
+  end
+  local at = times.parse_http_date(ra)
+  if not at then return nil end
+  local server_now = times.parse_http_date(get_header(resp, "Date") or "") or now(p)
+  return math.max(0, at - server_now)
+end
+M.retry_hint = retry_hint
+
+--- Seconds to add to the client's clock when err says the request time was
+--- off (aws-behaviour.md section 6), from a valid Date header; nil when err
+--- is no skew error, the Date is within 5 minutes, or the Date is
+--- implausible (more than MAX_SKEW away).
+local function skew_of(p, err, resp)
+  if not resp or err.kind ~= "service" or not retry.SKEW[err.code] then return nil end
+  local server = times.parse_http_date(get_header(resp, "Date") or "")
+  if not server then return nil end
+  local diff = server - now(p)
+  if math.abs(diff) > M.MAX_SKEW then
+    log(p, "warn", ("the server's Date is %.0f s from the local clock: not corrected (more than %d s); "
+      .. "check the system clock"):format(diff, M.MAX_SKEW))
+    return nil
+  end
+  if math.abs(diff) > 300 or (err.code == "RequestTimeTooSkewed" and math.abs(diff) >= 1) then return diff end
+  return nil
+end
+
+local function discard(t)
+  if t.discard then t:discard() end
+end
+
+-- One attempt: true, result, resp or false, err, resp. Never raises for
+-- anything the server sends; a bad request raises before it is sent.
+local function attempt_once(p, ctx, op, wire, creds, attempt, invocation_id, red, t)
+  local req = signed_request(p, ctx, op, wire, creds, attempt, invocation_id, sign_time(p))
+  local t0 = p.logger and core.monotonic()
+  local resp, kind, msg = t:request(req)
+  if not resp then
+    if p.logger then log(p, "debug", red:string(("%s %s attempt %d: %s (%s) after %.0f ms"):format(
+      op.method, req.url, attempt, tostring(kind), tostring(msg or ""), (core.monotonic() - t0) * 1000))) end
+    return false, transport_error(kind, msg, red, transport.nginx_phase() ~= nil)
+  end
+  local status = tonumber(resp.status) or 0
+  if p.logger then
+    log(p, "debug", red:string(("%s %s attempt %d: HTTP %d in %.1f ms"):format(op.method, req.url, attempt, status,
+      (core.monotonic() - t0) * 1000)))
+  end
+  local proto = ctx.protocol
+  if status >= 200 and status < 300 then
+    local ok, result = pcall(proto.parse_response, op, resp)
+    if not ok then
+      discard(t)
+      if errors.is_error(result) then
+        result.status = status
+        local rid = get_header(resp, "x-amzn-RequestId")
+        result.request_id = rid and printable(red:string(rid), 200) or nil
+        result.message = printable(red:string(result.message), 1000)
+        return false, result, resp
+      end
+      error(result, 0)
+    end
+    return true, result, resp
+  end
+  if status < 200 then
+    -- 1xx as a final answer: not an HTTP exchange we can read
+    discard(t)
+    local e = errors.new("ResponseError", ("unexpected HTTP %d response"):format(status), { status = status })
+    e.transient = true
+    return false, e, resp
+  end
+  -- 3xx (a misconfigured endpoint, never a service answer) and errors
+  return false, proto.error(resp, ctx.svc, red), resp
+end
+
+--- Validates, fills the idempotency token and serialises: the wire form
+--- and the normalised input.
+local function serialise(ctx, op, params, what)
+  local input = shape.input(op, params, what)
+  local tok = op.token
+  if tok and input[tok.name] == nil then input[tok.name] = core.uuid4() end
+  return ctx.protocol.build(op, input, ctx), input
+end
+
+local function credentials_of(p, ctx)
+  if ctx.unsigned then return ctx.bearer and { bearer = ctx.bearer } or nil end
+  return p.resolver:get()
+end
+
+--- Runs op with params. Returns result, meta.
+function M.run(p, ctx, op, params, what)
+  local wire, input = serialise(ctx, op, params, what)
+  local creds = credentials_of(p, ctx)
+  local red = redactor_of(p, creds)
+  local invocation_id = core.uuid4()
+  local policy = p.policy
+  local max = policy.max_attempts
+  local attempt, last_cost, skew_fixed = 0, nil, false
+  local t = transport.of(p)
+  local sleep = transport.sleep_of(p, t)
+  while true do
+    attempt = attempt + 1
+    local wait = policy:before_send()
+    if wait and wait > 0 then sleep(wait) end
+    local ok, res, resp = attempt_once(p, ctx, op, wire, creds, attempt, invocation_id, red, t)
+    policy:after_attempt(not ok and res or nil)
+    if ok then
+      policy:success(last_cost)
+      local rid = get_header(resp, "x-amzn-RequestId")
+      return res, {
+        request_id = rid and printable(red:string(rid), 200) or nil,
+        status = resp.status,
+        attempts = attempt,
+        client_token = op.token and input[op.token.name] or nil,
+      }
+    end
+    local err = res
+    err.attempts = err.unsent and attempt - 1 or attempt
+    err.unsent = nil
+    err.retryable = policy:retryable(err)
+    local diff = not skew_fixed and skew_of(p, err, resp)
+    if diff then
+      -- our clock is off: take the offset from the server's Date and retry
+      -- at once (the request was refused unread; no quota is spent)
+      skew_fixed = true
+      p.clock_offset = p.clock_offset + diff
+      err.retryable = true
+      log(p, "warn", ("clock skew of %.0f s detected from the server's Date header; corrected"):format(diff))
+      if attempt >= max then error(err, 0) end
+    else
+      if not err.retryable or attempt >= max then error(err, 0) end
+      local acquired, cost = policy:acquire(err)
+      if not acquired then
+        err.message = err.message .. " (retry quota exhausted)"
+        err.quota_exhausted = true
+        log(p, "warn", ("%s failed with %s; the client's retry quota is exhausted, not retrying"):format(
+          op.name, err.code))
+        error(err, 0)
+      end
+      last_cost = cost
+      local delay = policy:backoff(attempt, retry_hint(p, resp))
+      log(p, "info", ("%s failed with %s (attempt %d of %d); retrying in %.2f s"):format(
+        op.name, err.code, attempt, max, delay))
+      sleep(delay)
+    end
+  end
+end
+
+--- Validates, serialises and signs without sending: the request of the
+--- first attempt (method, url, headers, body) with the token and
+--- invocation id it would carry. Resolving credentials may need the
+--- network (said in the returned credentials_source).
+function M.prepare(p, ctx, op, params, what)
+  local wire, input = serialise(ctx, op, params, what)
+  local creds = credentials_of(p, ctx)
+  local req = signed_request(p, ctx, op, wire, creds, 1, core.uuid4(), sign_time(p))
+  req.operation = op.name
+  req.client_token = op.token and input[op.token.name] or nil
+  req.credentials_source = creds and creds.source or nil
+  return req
+end
+
+return M
