@@ -32,6 +32,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+# Start-up budget (< 1 s): botocore's optional accelerators are not needed to
+# verify a signature and cost ~0.15 s to import; an absent module is what
+# botocore and requests already handle (HAS_CRT false, stdlib ssl).
+for _optional in ("awscrt", "urllib3.contrib.pyopenssl"):
+    sys.modules.setdefault(_optional, None)
+
 try:
     from fake_connect import sigv4
 except ImportError as exc:  # pragma: no cover
@@ -374,6 +380,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- service ----------------------------------------------------------
     def service(self, raw_path, raw_query, body):
+        started = time.monotonic()
+        try:
+            self._service(raw_path, raw_query, body)
+        finally:
+            entry = getattr(self, "_entry", None)
+            if entry is not None:
+                entry["elapsed"] = round(time.monotonic() - started, 6)
+                self._entry = None
+
+    def _service(self, raw_path, raw_query, body):
         st = self.state
         model = self.server.model
         headers = list(self.headers.items())
@@ -422,8 +438,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "peer": "%s:%s" % self.client_address[:2],
             "scripted": False,
             "script_source": None,
+            "service_error": None,
             "outcome": None,
         }
+        self._entry = entry
         st.log(entry)
         with st.lock:
             item = st.queue.pop(0) if st.queue else None
@@ -457,7 +475,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             resp = self.answer(op, inp, cfg)
         except ApiError as err:
-            entry["error_code"] = err.code
+            entry["service_error"] = err.code
             resp = error_response(err, suffix)
         except Exception as exc:  # pragma: no cover - bug guard
             import traceback
@@ -698,7 +716,11 @@ def pid_alive(pid):
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
                      argparse.RawDescriptionHelpFormatter):
-    """Defaults shown for every option; description and epilog kept as written."""
+    """Defaults shown for every option; description and epilog kept as
+    written; one width whatever the terminal (readable in logs too)."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=28, width=96)
 
 
 DESCRIPTION = """\
@@ -721,30 +743,28 @@ def build_parser():
     ap.add_argument("--access-key", metavar="AKID", default="AKIDFAKE",
                     help="the only access key id accepted")
     ap.add_argument("--secret-key", metavar="SECRET", default="secret",
-                    help="its secret access key (signatures are checked with it)")
+                    help="the secret key signatures are checked with")
     ap.add_argument("--session-token", metavar="TOKEN", default=None,
-                    help="when set, required (and signed) as X-Amz-Security-Token")
+                    help="if set: required, signed X-Amz-Security-Token")
     ap.add_argument("--region", metavar="NAME", default="us-east-1",
                     help="the region requests must be signed for")
     ap.add_argument("--create-delay", metavar="SECONDS", type=float, default=0.5,
                     help="seconds an instance stays CREATION_IN_PROGRESS")
     ap.add_argument("--quota", metavar="N", type=int, default=10,
-                    help="instances allowed at once (beyond: 402 ServiceQuotaExceeded)")
+                    help="instances allowed at once (then 402)")
     ap.add_argument("--max-skew", metavar="SECONDS", type=float, default=300.0,
-                    help="seconds X-Amz-Date may differ from the server clock")
+                    help="seconds X-Amz-Date may be off the server clock")
     ap.add_argument("--clock-offset", metavar="SECONDS", type=float, default=0.0,
                     help="seconds added to the server clock")
     ap.add_argument("--tls-cert", metavar="FILE", default=None,
                     help="PEM certificate: serve HTTPS (with --tls-key)")
     ap.add_argument("--tls-key", metavar="FILE", default=None, help="PEM private key for --tls-cert")
     ap.add_argument("--model", default=None, metavar="PATH",
-                    help="service-2.json (or its folder); default: searched, see below")
+                    help="service-2.json or its folder (see below)")
     ap.add_argument("--strict-arns", action="store_true",
-                    help="tag operations on an ARN the fake never handed out answer "
-                         "404 ResourceNotFoundException")
+                    help="tag calls on ARNs never handed out: 404")
     ap.add_argument("--error-type-suffix", action="store_true",
-                    help="x-amzn-ErrorType carries the service's "
-                         "':http://internal.amazon.com/...' suffix")
+                    help="x-amzn-ErrorType ends ':http://internal...'")
     ap.add_argument("--parent-pid", metavar="PID", type=int, default=None,
                     help="exit when this process is gone")
     ap.add_argument("--verbose", action="store_true",

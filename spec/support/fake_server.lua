@@ -10,7 +10,13 @@
 --   srv.endpoint, srv.port, srv.pid, srv.log_file
 --   srv:reset(); srv:script{ {status = 429, body = "..."}, {fault = "reset"} }
 --   srv:requests(); srv:instances(); srv:config{ clock_offset = 600 }
+--   srv:respond{ operation = "DescribeUser", status = 404, times = 1,
+--                headers = { ["x-amzn-ErrorType"] = "ResourceNotFoundException" } }
+--   srv:responders(); srv:clear_responses("DescribeUser"); srv:tags()
+--   srv:warnings(); srv:operations()
 --   srv:stop()
+-- start{} also takes model (a service-2.json path), strict_arns and
+-- error_type_suffix (booleans).
 
 local cjson = require("cjson")
 
@@ -130,6 +136,9 @@ local function arg_pairs(opts)
   if opts.parent_pid ~= false then
     add("--parent-pid", opts.parent_pid or M.own_pid())
   end
+  add("--model", opts.model)
+  if opts.strict_arns then args[#args + 1] = "--strict-arns" end
+  if opts.error_type_suffix then args[#args + 1] = "--error-type-suffix" end
   if opts.verbose then args[#args + 1] = "--verbose" end
   return table.concat(args, " ")
 end
@@ -244,6 +253,35 @@ end
 function Server:config(values)
   if values == nil then return checked(self, "GET", "/_fake/config") end
   return checked(self, "POST", "/_fake/config", values)
+end
+
+-- A scripted answer for one operation (see fake_connect.py --help):
+-- { operation =, status =, body =, headers =, times =, validate = }.
+function Server:respond(rule)
+  return checked(self, "POST", "/_fake/respond", rule)
+end
+
+function Server:responders()
+  return checked(self, "GET", "/_fake/respond").rules
+end
+
+-- Drops the rules of one operation, or every rule without an argument.
+function Server:clear_responses(operation)
+  local path = "/_fake/respond"
+  if operation then path = path .. "?operation=" .. operation end
+  return checked(self, "DELETE", path).rules
+end
+
+function Server:tags()
+  return checked(self, "GET", "/_fake/tags")
+end
+
+function Server:warnings()
+  return checked(self, "GET", "/_fake/warnings")
+end
+
+function Server:operations()
+  return checked(self, "GET", "/_fake/operations")
 end
 
 function Server:log()

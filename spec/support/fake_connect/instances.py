@@ -26,6 +26,8 @@ def public_instance(rec, summary=False, internal=False):
     for k in keys:
         if rec.get(k) is not None:
             out[k] = rec[k]
+    if not internal and not out.get("Tags", True):
+        del out["Tags"]  # the model's TagMap has at least one entry
     return out
 
 

@@ -38,7 +38,9 @@ def untag_resource(st, params):
 
 def list_tags_for_resource(st, params):
     with st.lock:
-        return {"tags": dict(_tag_map(st, params["resourceArn"], False))}
+        tags = dict(_tag_map(st, params["resourceArn"], False))
+    # the model's TagMap has at least one entry: no tags, no member
+    return {"tags": tags} if tags else {}
 
 
 HANDLERS = {
