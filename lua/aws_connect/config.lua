@@ -9,6 +9,7 @@
 
 local errors = require("aws_connect.errors")
 local ini = require("aws_connect.ini")
+local url_lib = require("aws_connect.url")
 
 local M = {}
 
@@ -18,10 +19,15 @@ end
 
 --- A getenv function: opts.getenv (a function or a table, for tests and
 --- embedders), else os.getenv.
+--- Anything else given as getenv is a ConfigError: silently falling back
+--- to the real environment would use settings the caller meant to replace.
 function M.getenv_of(opts)
   local g = opts.getenv
   if type(g) == "function" then return g end
   if type(g) == "table" then return function(k) return g[k] end end
+  if g ~= nil then
+    config_error("getenv must be a function or a table, got " .. type(g), "getenv")
+  end
   return os.getenv
 end
 
@@ -88,14 +94,28 @@ function M.load_files(getenv)
 
   local doc = files.config_path and read_ini(files.config_path)
   if doc then
+    -- [default] and [profile default] are one profile; as in botocore, the
+    -- section that comes later in the file is used and the other ignored
+    local default_section
+    for _, sname in ipairs(doc.order) do
+      if sname == "default" then
+        default_section = sname
+      elseif sname:find("^profile[%s\"']") then
+        local parts = ini.split_header(sname)
+        if parts and #parts == 2 and parts[1] == "profile" and parts[2] == "default" then default_section = sname end
+      end
+    end
     for _, sname in ipairs(doc.order) do
       local values = doc.sections[sname]
       local name
       if sname == "default" then
-        name = "default"
+        if sname == default_section then name = "default" end
       elseif sname:find("^profile[%s\"']") then
         local parts = ini.split_header(sname)
-        if parts and #parts == 2 and parts[1] == "profile" then name = parts[2] end
+        if parts and #parts == 2 and parts[1] == "profile" then
+          name = parts[2]
+          if name == "default" and sname ~= default_section then name = nil end
+        end
       elseif sname:find("^services[%s\"']") then
         local parts = ini.split_header(sname)
         if parts and #parts == 2 then
@@ -196,46 +216,22 @@ end
 
 -- Endpoint ------------------------------------------------------------------------
 
---- Splits an endpoint URL into its parts; raises ConfigError when it is
---- not http(s)://host[:port][/path].
+--- Splits an endpoint URL into its parts (aws_connect.url, as libcurl
+--- will read it); raises ConfigError when it is not
+--- http(s)://host[:port][/path] (user information, a query or a fragment
+--- are refused; the message never shows a password). base_path is the
+--- path without one trailing slash (botocore joins "/base/" and
+--- "/instance" as "/base/instance"); path is the path as given.
 function M.parse_endpoint(url, source)
   source = source or "endpoint"
   check_text(source, url)
-  local scheme, rest = url:match("^([%a][%w+.-]*)://(.*)$")
-  if not scheme then config_error(("%s %q is not a URL (expected https://host[:port])"):format(source, url), "endpoint") end
-  scheme = scheme:lower()
-  if scheme ~= "http" and scheme ~= "https" then
-    config_error(("%s %q must use http or https"):format(source, url), "endpoint")
-  end
-  if rest:find("[%s?#]") then
-    config_error(("%s %q must not contain spaces, a query or a fragment"):format(source, url), "endpoint")
-  end
-  local authority, path = rest:match("^([^/]*)(.*)$")
-  if authority:find("@") then config_error(("%s must not contain credentials"):format(source), "endpoint") end
-  local host, port
-  if authority:sub(1, 1) == "[" then
-    host, port = authority:match("^(%[[%x:.]+%])(.*)$")
-  else
-    host, port = authority:match("^([^:]*)(.*)$")
-  end
-  if not host or host == "" then config_error(("%s %q has no host"):format(source, url), "endpoint") end
-  if port ~= "" then
-    port = port:match("^:(%d+)$")
-    if not port or tonumber(port) < 1 or tonumber(port) > 65535 then
-      config_error(("%s %q has an invalid port"):format(source, url), "endpoint")
-    end
-    port = tonumber(port)
-  else
-    port = nil
-  end
-  path = path:gsub("/+$", "")
-  local default_port = scheme == "https" and 443 or 80
-  local host_header = host:lower()
-  if port and port ~= default_port then host_header = host_header .. ":" .. port end
+  local u = url_lib.check(url, source, { field = "endpoint" })
+  local path = u.path
+  local base = path:sub(-1) == "/" and path:sub(1, -2) or path
   return {
-    scheme = scheme, host = host:lower(), port = port or default_port, base_path = path,
-    host_header = host_header,
-    url = scheme .. "://" .. host_header .. path,
+    scheme = u.scheme, host = u.host, port = u.effective_port, base_path = base, path = path,
+    host_header = u.host_header, hostname = u.hostname,
+    url = u.origin .. base,
   }
 end
 
@@ -299,8 +295,8 @@ function M.no_proxy_match(list, host, port)
     entry = entry:lower()
     if entry == "*" then return true end
     local eport
-    local h, p = entry:match("^(.-):(%d+)$")
-    if h and not entry:find("^%[") and not h:find(":") then entry, eport = h, tonumber(p) end
+    local h, p = entry:match("^(.*):(%d+)$")   -- greedy: the last colon (linear)
+    if h and not entry:find("^%[") and not h:find(":", 1, true) then entry, eport = h, tonumber(p) end
     local bracket = entry:match("^%[(.*)%](.*)$")
     if bracket then entry = bracket end
     entry = entry:gsub("^%.", "")
@@ -318,33 +314,48 @@ function M.no_proxy_match(list, host, port)
   return false
 end
 
+local PROXY_SCHEMES = { http = true, https = true, socks4 = true, socks4a = true, socks5 = true, socks5h = true }
+
+--- Checks a proxy URL as libcurl will read it (a value without a scheme
+--- is http://, as in libcurl); user information is allowed (libcurl sends
+--- it to the proxy) but never shown in a message. Raises ConfigError.
+function M.check_proxy(proxy, source)
+  check_text(source, proxy)
+  local full = proxy:find("://", 1, true) and proxy or ("http://" .. proxy)
+  url_lib.check(full, source, { schemes = PROXY_SCHEMES, userinfo = "keep", field = "proxy" })
+  return proxy
+end
+
 --- The proxy for a URL: the proxy option (a URL, or "" / false for none),
 --- else https_proxy/HTTPS_PROXY (https URLs) or http_proxy/HTTP_PROXY
 --- (http URLs), else all_proxy/ALL_PROXY; a host listed in
 --- no_proxy/NO_PROXY goes direct. Lower-case names win, as in curl and
 --- Python. Returns the proxy URL, or "" for a direct connection (libcurl
 --- then ignores its own environment, so an injected getenv is obeyed).
+--- The target URL is read by aws_connect.url, the way libcurl reads it.
 function M.proxy_for(getenv, url, explicit)
-  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
-  scheme = scheme and scheme:lower() or "http"
-  authority = authority or ""
-  local host, port = authority:match("^(%[.*%]):?(%d*)$")
-  if not host then host, port = authority:match("^([^:]*):?(%d*)$") end
-  port = tonumber(port) or (scheme == "https" and 443 or 80)
-  local function env(name) return nonempty(getenv(name:lower())) or nonempty(getenv(name:upper())) end
-  local proxy
+  local u = url_lib.parse(url)
+  local scheme = u and u.scheme or "http"
+  local host = u and (u.ipv4 or u.hostname) or ""
+  local port = u and u.effective_port or (scheme == "https" and 443 or 80)
+  local function env(name)
+    local lower = nonempty(getenv(name:lower()))
+    if lower then return lower, name:lower() end
+    return nonempty(getenv(name:upper())), name:upper()
+  end
+  local proxy, source
   if explicit ~= nil then
     if explicit == false or explicit == "" then return "" end
-    proxy = explicit
+    proxy, source = explicit, "proxy option"
   else
-    proxy = (scheme == "https" and env("https_proxy") or nil)
-      or (scheme == "http" and env("http_proxy") or nil)
-      or env("all_proxy")
+    if scheme == "https" then proxy, source = env("https_proxy") end
+    if not proxy and scheme == "http" then proxy, source = env("http_proxy") end
+    if not proxy then proxy, source = env("all_proxy") end
   end
   if not proxy then return "" end
   local no_proxy = env("no_proxy")
-  if no_proxy and M.no_proxy_match(no_proxy, host or "", port) then return "" end
-  return proxy
+  if no_proxy and M.no_proxy_match(no_proxy, host, port) then return "" end
+  return M.check_proxy(proxy, source)
 end
 
 -- Numbers, booleans, strings --------------------------------------------------------
@@ -364,7 +375,8 @@ local function number_setting(opts, name, profile, key, default, min)
   if opts[name] ~= nil then return number_opt(opts, name, default, min) end
   local s = M.profile_value(profile, key)
   if s == nil then return default end
-  local v = tonumber(s)
+  -- plain decimal only: tonumber would also take 0x10, 1e3 or "inf"
+  local v = (s:find("^%d+%.?%d*$") or s:find("^%.%d+$")) and #s <= 20 and tonumber(s) or nil
   if not v or v ~= v or v < min or v == math.huge then
     config_error(("profile setting %s must be a number >= %s, got %q"):format(key, tostring(min), s), name)
   end
@@ -378,8 +390,12 @@ function M.integer_setting(opts, getenv, name, envname, default, min, max, profi
     local e, esrc = nonempty(getenv(envname)), envname
     if not e and profile and key then e, esrc = M.profile_value(profile, key), "profile setting " .. key end
     if e then
-      v, source = tonumber(e), esrc
-      if not v then config_error(("%s=%q is not a number"):format(esrc, e), name) end
+      -- decimal digits only, as botocore's int(): 0x10, 1e1 or 5.0 are refused
+      local digits = e:match("^%s*([+-]?%d+)%s*$")
+      v, source = digits and #digits <= 12 and tonumber(digits) or nil, esrc
+      if not v then
+        config_error(("%s=%q is not a decimal integer"):format(esrc, require("aws_connect.redact").printable(e, 40)), name)
+      end
     end
   end
   if v == nil then return default end
@@ -414,12 +430,13 @@ function M.string_opt(opts, name)
 end
 
 -- String from the option, an environment variable or a profile key.
+-- Also returns where the value came from.
 local function string_setting(opts, getenv, name, envname, profile, key)
-  if opts[name] ~= nil then return M.string_opt(opts, name) end
+  if opts[name] ~= nil then return M.string_opt(opts, name), name .. " option" end
   local e = envname and nonempty(getenv(envname))
-  if e then return check_text(envname, e) end
+  if e then return check_text(envname, e), envname end
   e = M.profile_value(profile, key)
-  if e then return check_text("profile setting " .. key, e) end
+  if e then return check_text("profile setting " .. key, e), "profile setting " .. key end
   return nil
 end
 
@@ -469,11 +486,16 @@ function M.resolve(opts)
     config_error(("max_body must be at most 2 GiB (%d bytes), got %s"):format(2 ^ 31, tostring(cfg.max_body)), "max_body")
   end
   cfg.verify_tls = M.boolean_opt(opts, "verify_tls", true)
-  local ca = string_setting(opts, getenv, "ca_file", "AWS_CA_BUNDLE", profile, "ca_bundle")
+  local ca, ca_source = string_setting(opts, getenv, "ca_file", "AWS_CA_BUNDLE", profile, "ca_bundle")
+  if ca == "" then ca = nil end
   if ca then ca = M.expand_path(ca, getenv) or ca end
   cfg.ca_file = ca
+  cfg.ca_file_source = ca and ca_source or nil
   local proxy = opts.proxy
-  if proxy ~= nil and proxy ~= false then check_text("proxy", proxy) end
+  if proxy ~= nil and proxy ~= false then
+    if type(proxy) ~= "string" then config_error("proxy must be a string or false, got " .. type(proxy), "proxy") end
+    if proxy ~= "" then M.check_proxy(proxy, "proxy option") end
+  end
   cfg.proxy_option = proxy
   cfg.proxy = M.proxy_for(getenv, cfg.ep.url, proxy)
   local app_id = string_setting(opts, getenv, "app_id", "AWS_SDK_UA_APP_ID", profile, "sdk_ua_app_id")

@@ -11,8 +11,13 @@
 -- appear in messages.
 --
 -- Chain (README "Configuration"): the credentials option, then
--- environment -> assume-role -> web identity -> shared credentials file ->
--- credential_process -> config file -> container -> instance metadata.
+-- environment -> assume-role -> web identity -> (SSO: not supported yet, a
+-- CredentialsError) -> shared credentials file -> credential_process ->
+-- config file -> container -> instance metadata.
+--
+-- Credentials that are already expired after a refresh (a credentials
+-- option or AWS_CREDENTIAL_EXPIRATION in the past, a credential_process
+-- printing an old Expiration) are a CredentialsError, never signed.
 --
 -- Refresh: credentials with an expiration are refreshed when less than 15
 -- minutes remain (advisory: a failure is logged and the current, still
@@ -82,6 +87,8 @@ M.chain = {
   { name = "environment", fetch = lazy("aws_connect.providers.env", "fetch") },
   { name = "assume-role", fetch = lazy("aws_connect.providers.profile", "assume_role") },
   { name = "web identity", fetch = lazy("aws_connect.providers.profile", "web_identity") },
+  -- not supported yet: raises for an SSO / login_session profile instead of skipping it
+  { name = "sso", fetch = lazy("aws_connect.providers.sso", "fetch") },
   { name = "shared credentials file", fetch = lazy("aws_connect.providers.profile", "shared_file") },
   { name = "credential_process", fetch = lazy("aws_connect.providers.process", "fetch") },
   { name = "config file", fetch = lazy("aws_connect.providers.profile", "config_file") },
@@ -205,6 +212,12 @@ function Resolver:get()
   self.refreshing = true
   local ok, fresh = pcall(self.fetch, self)
   self.refreshing = false
+  if ok and fresh.expiration and fresh.expiration <= self.clock() then
+    -- a refresh that still gives expired credentials is a failure: they
+    -- would be signed and refused (botocore raises too)
+    ok, fresh = false, errors.new("CredentialsError", ("the credentials from %s expired %d s ago; "
+      .. "refresh them at their source"):format(tostring(fresh.source), math.floor(self.clock() - fresh.expiration)))
+  end
   if ok then
     self.cached = fresh
     self.last_error = nil

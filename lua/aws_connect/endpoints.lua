@@ -322,18 +322,18 @@ local function uri_encode(s)
   return (s:gsub("[^%w%-_.~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
 
+-- The rule set's parseURL, over the one URL parser (aws_connect.url): a URL
+-- with user information, a query or a fragment is not a valid endpoint.
 local function parse_url(u)
   if type(u) ~= "string" then return nil end
-  local scheme, authority, path = u:match("^(%a[%w+.-]*)://([^/?#]*)([^?#]*)$")
-  if not scheme then return nil end
-  scheme = scheme:lower()
-  if scheme ~= "http" and scheme ~= "https" then return nil end
-  if u:find("?", 1, true) then return nil end
-  local host = authority:match("^%[(.*)%]") or authority:match("^([^:]*)")
-  local is_ip = authority:find("^%[") ~= nil or (host:find("^%d+%.%d+%.%d+%.%d+$") ~= nil)
+  local p = require("aws_connect.url").parse(u)
+  if not p or (p.scheme ~= "http" and p.scheme ~= "https") then return nil end
+  if p.has_userinfo or p.query or p.fragment then return nil end
+  local path = p.path
   local normalized = path
   if normalized:sub(-1) ~= "/" then normalized = normalized .. "/" end
-  return { scheme = scheme, authority = authority, path = path, normalizedPath = normalized, isIp = is_ip }
+  return { scheme = p.scheme, authority = p.authority, path = path, normalizedPath = normalized,
+           isIp = (p.ipv4 ~= nil) or p.ipv6 == true }
 end
 
 local function get_attr(obj, path)

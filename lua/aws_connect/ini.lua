@@ -13,16 +13,23 @@
 --     had no value on its own line, the continuation lines are a
 --     sub-section of `name = value` pairs (`[services x]` / `connect =` /
 --     `  endpoint_url = ...`), otherwise they are joined with "\n";
---   * blank lines are ignored; a leading UTF-8 BOM and CR line ends too;
+--   * blank lines are ignored; a leading UTF-8 BOM too; lines end with LF,
+--     CRLF or a lone CR;
 --   * a section or key given twice: the later value of each key wins.
 -- Anything else is an error that names the file and the line number, never
--- the line's text (it may hold a secret).
+-- the line's text (it may hold a secret). Every scan is linear in the size
+-- of the file (the files are user-controlled and may be huge).
 
 local M = {}
 
+-- Linear trim: "%s+$" (or "^%s*(.-)%s*$") rescans a run of blanks from
+-- every position, which is quadratic on a long line of blanks.
 local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+  local a = s:find("%S")
+  if not a then return "" end
+  return s:match("^.*%S", a)
 end
+M._trim = trim
 
 -- Drops a comment that starts with # or ; after a blank.
 local function strip_inline_comment(v)
@@ -51,6 +58,8 @@ function M.parse(text, name)
   local where = name and (name .. ": ") or ""
   if type(text) ~= "string" then return nil, where .. "not a string" end
   text = text:gsub("^\239\187\191", "")
+  -- CRLF, CR alone (old Mac files) and LF all end a line
+  text = text:gsub("\r\n?", "\n")
   local sections, order = {}, {}
   local cur             -- current section table
   local key, key_indent -- current key (for continuation lines)
@@ -77,7 +86,7 @@ function M.parse(text, name)
 
   for raw in (text .. "\n"):gmatch("([^\n]*)\n") do
     lineno = lineno + 1
-    local line = raw:gsub("\r$", "")
+    local line = raw
     local stripped = trim(line)
     -- blank and comment lines are skipped, even inside a continuation
     if stripped ~= "" and not stripped:find("^[#;]") then

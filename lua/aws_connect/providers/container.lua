@@ -15,9 +15,13 @@
 -- GET with a 2 s timeout, 3 tries 1 s apart; the JSON answer carries
 -- AccessKeyId, SecretAccessKey, Token, Expiration and maybe AccountId.
 -- base_url, timeout, attempts and retry_delay are fields so that specs can
--- point the relative URI at a local stand-in and shorten the waits.
+-- point the relative URI at a local stand-in and shorten the waits. Every
+-- URL is read by aws_connect.url; the token is scrubbed from every message
+-- (aws_connect.redact), also when the endpoint quotes it back.
 
 local util = require("aws_connect.providers.util")
+local url = require("aws_connect.url")
+local redact = require("aws_connect.redact")
 
 local M = {}
 
@@ -26,27 +30,29 @@ M.timeout = 2
 M.attempts = 3
 M.retry_delay = 1
 
-local ALLOWED_HOSTS = {
-  ["169.254.170.2"] = true, ["169.254.170.23"] = true, ["fd00:ec2::23"] = true, localhost = true,
-}
-
-local function loopback(host)
-  if host == "::1" or host == "0:0:0:0:0:0:0:1" then return true end
-  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return false end
-  return tonumber(a) == 127 and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255
-end
+-- the container credential hosts botocore allows over plain http, besides loopback
+local ALLOWED_IPV4 = { ["169.254.170.2"] = true, ["169.254.170.23"] = true }
+local ALLOWED_IPV6 = "fd00:ec2:0:0:0:0:0:23"
 
 --- True when a FULL_URI may be used: https, or http to an allowed host.
-function M.allowed_full_uri(url)
-  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
-  if not scheme then return false, "is not a URL" end
-  scheme = scheme:lower()
-  if scheme == "https" then return true end
-  if scheme ~= "http" then return false, "must use http or https" end
-  local host = authority:match("^%[(.-)%]") or authority:match("^([^:]*)")
-  host = (host or ""):lower()
-  if ALLOWED_HOSTS[host] or loopback(host) then return true end
+--- The URL is read by aws_connect.url exactly as libcurl will read it, so
+--- the host checked is the host connected to (user information, which
+--- once let "http://127.0.0.1:1@other-host/" through, is refused).
+--- Returns ok, why (why never quotes the URL), and the parsed URL.
+function M.allowed_full_uri(s)
+  local u, why = url.parse(s)
+  if not u then return false, why end
+  if u.scheme ~= "http" and u.scheme ~= "https" then return false, "must use http or https" end
+  if u.has_userinfo then return false, "must not contain user information (user:password@)" end
+  if u.scheme == "https" then return true, nil, u end
+  if u.ipv4 and ALLOWED_IPV4[u.ipv4] then return true, nil, u end
+  if u.ipv6 then
+    local g = url._ipv6_groups(u.hostname)
+    local parts = {}
+    for i = 1, 8 do parts[i] = ("%x"):format(g[i]) end
+    if table.concat(parts, ":") == ALLOWED_IPV6 then return true, nil, u end
+  end
+  if url.is_loopback(u) then return true, nil, u end
   return false, "uses http with a host that is neither a loopback address nor a container credentials host"
 end
 
@@ -72,31 +78,39 @@ end
 function M.fetch(ctx)
   local rel = util.env(ctx, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
   local full = util.env(ctx, "AWS_CONTAINER_CREDENTIALS_FULL_URI")
-  local url, what
+  local target, what
   if rel then
     if rel:find("[%z\1-\32\127]") then
       util.cred_error("container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI contains a blank or control character")
     end
     if rel:sub(1, 1) ~= "/" then rel = "/" .. rel end
-    url, what = M.base_url .. rel, "container (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)"
-  elseif full then
-    local ok, why = M.allowed_full_uri(full)
-    if not ok or full:find("[%z\1-\32\127]") then
-      util.cred_error("container: AWS_CONTAINER_CREDENTIALS_FULL_URI " .. (why or "contains a blank or control character"))
+    -- the joined URL must still point at the base host
+    local base = url.parse(M.base_url)
+    local u = url.parse(M.base_url .. rel)
+    if not u or not base or u.has_userinfo or u.host ~= base.host or u.port ~= base.port then
+      util.cred_error("container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not a path on " .. base.origin)
     end
-    url, what = full, "container (AWS_CONTAINER_CREDENTIALS_FULL_URI)"
+    target, what = url.build(u), "container (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)"
+  elseif full then
+    local ok, why, u = M.allowed_full_uri(full)
+    if not ok then
+      util.cred_error("container: AWS_CONTAINER_CREDENTIALS_FULL_URI " .. url.display(full) .. " " .. why)
+    end
+    target, what = url.build(u), "container (AWS_CONTAINER_CREDENTIALS_FULL_URI)"
   else
     return nil, "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set"
   end
   local token = auth_header(ctx)
   local headers = { { "Accept", "application/json" }, { "User-Agent", "lua-aws-connect credentials/container" } }
   if token then headers[#headers + 1] = { "Authorization", token } end
+  -- the endpoint may quote the request back (the token is its Authorization)
+  local scrub = redact.new{ token }
   local transport, release = util.transport(ctx)
   local ok, result = pcall(function()
     local last
     for attempt = 1, M.attempts do
       local resp, kind, msg = util.request(ctx, transport, {
-        method = "GET", url = url, headers = headers, connect_timeout = M.timeout, timeout = M.timeout,
+        method = "GET", url = target, headers = headers, connect_timeout = M.timeout, timeout = M.timeout,
       })
       if resp and resp.status == 200 then
         local doc = util.json_object(resp.body)
@@ -105,16 +119,17 @@ function M.fetch(ctx)
       elseif resp then
         local doc = util.json_object(resp.body)
         local m = doc and (util.jstr(doc, "message") or util.jstr(doc, "Message"))
-        last = ("HTTP %d%s"):format(resp.status, m and (": " .. util.printable(m, 200)) or "")
+        last = ("HTTP %d%s"):format(resp.status, m and (": " .. util.printable(scrub:string(m), 200)) or "")
       else
-        last = ("%s (%s)"):format(kind, util.printable(msg, 200))
+        last = ("%s (%s)"):format(kind, util.printable(scrub:string(msg), 200))
       end
       if attempt < M.attempts then util.sleep(ctx, transport, M.retry_delay) end
     end
-    util.cred_error(("%s: no credentials from %s after %d attempts: %s"):format(what, url, M.attempts, last))
+    util.cred_error(scrub:string(("%s: no credentials from %s after %d attempts: %s"):format(what,
+      url.display(target), M.attempts, last)))
   end)
   release()
-  if not ok then error(result, 0) end
+  if not ok then error(scrub:deep(result), 0) end
   return result
 end
 

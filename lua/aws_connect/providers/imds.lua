@@ -36,8 +36,14 @@ end
 function M.base_url(ctx)
   local ep = setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint")
   if ep then
-    if ep:find("[%z\1-\32\127]") then util.cred_error("instance metadata: the endpoint contains a blank or control character") end
-    return (ep:gsub("/+$", ""))
+    -- read as libcurl will read it (aws_connect.url): http(s), no user
+    -- information, no query; the message never shows a password
+    local u = require("aws_connect.url").check(ep, "instance metadata: the endpoint",
+      { code = "CredentialsError", field = "ec2_metadata_service_endpoint" })
+    local path = u.path
+    local stop = #path
+    while stop > 0 and path:byte(stop) == 47 do stop = stop - 1 end   -- trailing "/"s (linear)
+    return u.origin .. path:sub(1, stop)
   end
   local mode, src = setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode")
   if mode == nil or mode:lower() == "ipv4" then return "http://169.254.169.254" end
@@ -67,7 +73,8 @@ function M.fetch(ctx)
       { { "x-aws-ec2-metadata-token-ttl-seconds", tostring(M.token_ttl) }, ua })
     local token
     if resp and resp.status == 200 and resp.body ~= "" then
-      token = resp.body:match("^%s*(.-)%s*$")
+      token = resp.body:match("^%s*(%S+)%s*$")   -- one word (linear; a token has no blanks)
+      if not token then return nil, "instance metadata: the token is not a header value" end
       if token:find("[%z\1-\31\127]") then return nil, "instance metadata: the token is not a header value" end
     elseif resp and (resp.status == 403 or resp.status == 404 or resp.status == 405) then
       token = nil
@@ -90,7 +97,14 @@ function M.fetch(ctx)
     end
     if resp.status == 404 then return nil, "instance metadata: no IAM role is attached to this instance" end
     if resp.status ~= 200 then return nil, ("instance metadata: role request answered HTTP %d"):format(resp.status) end
-    local role = (resp.body or ""):match("^%s*([^\r\n]-)%s*[\r\n]") or (resp.body or ""):match("^%s*(.-)%s*$")
+    -- the first non-blank line (linear scans: the body is the server's)
+    local body = resp.body or ""
+    local first = body:find("%S")
+    local role = ""
+    if first then
+      local eol = body:find("[\r\n]", first) or (#body + 1)
+      role = body:sub(first, eol - 1):match("^.*%S")
+    end
     if role == "" then return nil, "instance metadata: no IAM role is attached to this instance" end
     if role:find("[^%w+=,.@_%-]") then return nil, "instance metadata: unexpected role name" end
     -- 3. credentials

@@ -10,12 +10,14 @@
 --                 only role_arn is assumed in turn (chains are followed,
 --                 loops are an error).
 --   web_identity  AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+
---                 AWS_ROLE_SESSION_NAME), else the profile's
+--                 AWS_ROLE_SESSION_NAME; not when the profile was chosen
+--                 in code), else the profile's
 --                 web_identity_token_file + role_arn (+ role_session_name);
 --                 AssumeRoleWithWebIdentity, unsigned; the token file is
 --                 read on every fetch.
 --   shared_file   aws_access_key_id / aws_secret_access_key /
---                 aws_session_token of [name] in the credentials file.
+--                 aws_security_token, else aws_session_token, of [name] in
+--                 the credentials file.
 --   config_file   the same keys in the config file's profile.
 
 local util = require("aws_connect.providers.util")
@@ -34,7 +36,8 @@ local function static_from(values, where)
   if not secret then util.cred_error(where .. ": aws_access_key_id is set but aws_secret_access_key is missing") end
   return {
     access_key_id = id, secret_access_key = secret,
-    session_token = util.pv(values, "aws_session_token") or util.pv(values, "aws_security_token"),
+    -- aws_security_token wins, as for the environment variables (botocore's order)
+    session_token = util.pv(values, "aws_security_token") or util.pv(values, "aws_session_token"),
     account_id = util.pv(values, "aws_account_id"),
   }
 end
@@ -94,7 +97,8 @@ local function web_identity_for(ctx, name, use_env)
   end
   local token, err = util.read_file(token_file)
   if not token then util.cred_error(what .. ": cannot read the token file (" .. util.printable(err, 200) .. ")") end
-  token = token:match("^%s*(.-)%s*$")
+  local first = token:find("%S")
+  token = first and token:match("^.*%S", first) or ""   -- linear trim
   if token == "" then util.cred_error(what .. ": the token file is empty") end
   return sts.assume_role_with_web_identity(ctx, {
     role_arn = role_arn, role_session_name = session or sts.session_name(ctx), token = token,
@@ -102,7 +106,9 @@ local function web_identity_for(ctx, name, use_env)
   }, what)
 end
 
-function M.web_identity(ctx) return web_identity_for(ctx, ctx.profile_name, true) end
+-- The AWS_* variables are read only when the profile was not chosen in
+-- code: new{ profile = "x" } means that profile's settings (botocore).
+function M.web_identity(ctx) return web_identity_for(ctx, ctx.profile_name, not ctx.profile_explicit) end
 
 -- Assume role ------------------------------------------------------------------
 
@@ -134,6 +140,7 @@ local function source_profile(ctx, src, parent, visited)
     util.cred_error("assume-role: the source_profile chain loops: " .. table.concat(visited.order, " -> "))
   end
   if has_static(sp) or not util.pv(sp, "role_arn") or util.pv(sp, "web_identity_token_file") then
+    require("aws_connect.providers.sso").check(ctx, src)
     local tried = {}
     local providers = {
       function() return web_identity_for(ctx, src, false) end,

@@ -3,7 +3,11 @@
 -- AssumeRoleWithWebIdentity (unsigned). Both are query-protocol POSTs that
 -- answer XML; only the credentials (and error code/message) are read, by a
 -- tolerant scanner: namespace prefixes, attributes, comments, CDATA,
--- entities and any element order are accepted.
+-- entities and any element order are accepted. The scanner is linear in
+-- the size of the body (plain searches, no backtracking pattern). The
+-- request's secrets (source keys, session token, web identity token) are
+-- scrubbed from every message and field (aws_connect.redact): an endpoint
+-- may quote the request back.
 --
 -- Endpoint: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, [services x] `sts =`,
 -- the profile's endpoint_url (as for Connect), else
@@ -15,6 +19,7 @@
 local core = require("aws_connect.core")
 local config = require("aws_connect.config")
 local util = require("aws_connect.providers.util")
+local redact = require("aws_connect.redact")
 
 local M = {}
 
@@ -53,46 +58,91 @@ local function unescape(s)
   end))
 end
 
+-- Linear trim (a "^%s*(.-)%s*$" match is quadratic on a run of blanks).
+local function trim(x)
+  local i = x:find("%S")
+  if not i then return "" end
+  return x:match("^.*%S", i)
+end
+M._trim = trim
+
 --- The text of an element's content: CDATA kept as is, the rest
 --- unescaped, surrounding blanks trimmed.
 function M.text(inner)
   local out, pos = {}, 1
   while true do
-    local s, e = inner:find("<!%[CDATA%[", pos)
-    if not s then
+    local s0, e = inner:find("<![CDATA[", pos, true)
+    if not s0 then
       out[#out + 1] = unescape(inner:sub(pos))
       break
     end
-    out[#out + 1] = unescape(inner:sub(pos, s - 1))
+    out[#out + 1] = unescape(inner:sub(pos, s0 - 1))
     local ce = inner:find("]]>", e + 1, true)
     if not ce then break end
     out[#out + 1] = inner:sub(e + 1, ce - 1)
     pos = ce + 3
   end
-  return (table.concat(out):match("^%s*(.-)%s*$"))
+  return trim(table.concat(out))
 end
 
---- The inner markup of the first element whose local name (without a
---- namespace prefix) is `name`, or nil.
-function M.element(doc, name)
-  local pos = 1
+-- Where the end tag </qname ...> that follows `from` starts, or nil.
+local function close_tag(doc, qname, from)
+  local open = "</" .. qname
   while true do
-    local s, e, qname, attrs = doc:find("<([%a_][%w_.:%-]*)([^<>]*)>", pos)
-    if not s then return nil end
-    if qname:match("([^:]+)$") == name then
-      if attrs:sub(-1) == "/" then return "" end
-      local close = "</" .. qname:gsub("%p", "%%%0") .. "%s*>"
-      local cs = doc:find(close, e + 1)
-      if not cs then return nil end
-      return doc:sub(e + 1, cs - 1)
-    end
-    pos = e + 1
+    local c = doc:find(open, from, true)
+    if not c then return nil end
+    if doc:find("^%s*>", c + #open) then return c end
+    from = c + 1
   end
 end
 
-local function strip_comments(doc)
-  return (doc:gsub("<!%-%-.-%-%->", ""))
+--- The inner markup of the first element whose local name (without a
+--- namespace prefix) is `name`, or nil. One left-to-right pass: every "<"
+--- and ">" is found once (a tag that never closes cannot make the search
+--- start over), so the cost is linear in the size of doc.
+function M.element(doc, name)
+  local pos = 1
+  local next_gt = 0   -- the first ">" after the current "<"
+  while true do
+    local lt = doc:find("<", pos, true)
+    if not lt then return nil end
+    if next_gt <= lt then next_gt = doc:find(">", lt + 1, true) or (#doc + 1) end
+    if next_gt > #doc then return nil end
+    local inner_lt = doc:find("<", lt + 1, true)
+    if inner_lt and inner_lt < next_gt then
+      pos = inner_lt          -- "<a <b>": the first "<" opens no tag
+    else
+      local tag = doc:sub(lt + 1, next_gt - 1)
+      local qname = tag:match("^[%a_][%w_.:%-]*")
+      if qname then
+        local lname = qname:match("^.*:(.*)$") or qname
+        if lname == name then
+          if tag:sub(-1) == "/" then return "" end
+          local cs = close_tag(doc, qname, next_gt + 1)
+          if not cs then return nil end
+          return doc:sub(next_gt + 1, cs - 1)
+        end
+      end
+      pos = next_gt + 1
+    end
+  end
 end
+
+-- Drops <!-- ... --> comments (plain searches: one pass).
+local function strip_comments(doc)
+  if not doc:find("<!--", 1, true) then return doc end
+  local out, pos = {}, 1
+  while true do
+    local a0 = doc:find("<!--", pos, true)
+    if not a0 then out[#out + 1] = doc:sub(pos); break end
+    out[#out + 1] = doc:sub(pos, a0 - 1)
+    local _, e = doc:find("-->", a0 + 4, true)
+    if not e then break end   -- an unclosed comment runs to the end
+    pos = e + 1
+  end
+  return table.concat(out)
+end
+M._strip_comments = strip_comments
 
 --- Parses the Credentials of an AssumeRole* response. Returns a
 --- credentials table or nil and what is missing.
@@ -184,6 +234,12 @@ function M.call(ctx, action, params, creds, what)
   params.Version = M.VERSION
   local body = form(params)
   local path = ep.base_path .. "/"
+  -- STS may quote the request back (a malformed-token message, a proxy's
+  -- error page): every secret of it is scrubbed from what we raise
+  local scrub = redact.new{
+    creds and creds.secret_access_key, creds and creds.session_token, params.WebIdentityToken,
+  }
+  local function clean(v) return v and util.printable(scrub:string(v), 200) or nil end
   local transport, release = util.transport(ctx)
   local last
   local ok, result = pcall(function()
@@ -211,22 +267,23 @@ function M.call(ctx, action, params, creds, what)
       local retry
       if not resp then
         last = { message = ("%s: STS %s at %s failed: %s (%s)"):format(what, action, ep.url, kind,
-          util.printable(msg, 200)) }
+          util.printable(scrub:string(msg), 200)) }
         retry = true
       elseif resp.status >= 200 and resp.status < 300 then
         local c, missing = M.parse_credentials(resp.body)
         if not c then
           util.cred_error(("%s: the STS %s response has %s"):format(what, action, missing),
-            { status = resp.status, request_id = util.header(resp, "x-amzn-RequestId") })
+            { status = resp.status, request_id = clean(util.header(resp, "x-amzn-RequestId")) })
         end
         return c
       else
         local code, message, rid = M.parse_error(resp.body)
-        code = code or tostring(resp.status)
+        code = util.printable(scrub:string(code or tostring(resp.status)), 100)
+        rid = rid or util.header(resp, "x-amzn-RequestId")
         last = {
           message = ("%s: STS %s failed: %s: %s"):format(what, action, code,
-            util.printable(message or resp.reason or "", 500)),
-          fields = { status = resp.status, request_id = rid or util.header(resp, "x-amzn-RequestId"),
+            util.printable(scrub:string(message or resp.reason or ""), 500)),
+          fields = { status = resp.status, request_id = clean(rid),
                      sts_code = code },
         }
         retry = RETRY_CODES[code] or resp.status >= 500 or resp.status == 429
@@ -237,7 +294,7 @@ function M.call(ctx, action, params, creds, what)
     util.cred_error(last.message, last.fields)
   end)
   release()
-  if not ok then error(result, 0) end
+  if not ok then error(scrub:deep(result), 0) end
   return result
 end
 
