@@ -138,7 +138,7 @@ local function python_number(s)
   if q ~= j + 1 then return nil end
   local v = tonumber((gsub(sub(s, i, j), "_", "")))
   if v == nil then return nil end
-  return v + 0.0
+  return v * 1.0  -- a float on 5.3+ (and -0.0 stays -0.0)
 end
 
 -- ---- signatures -------------------------------------------------------------
@@ -272,8 +272,18 @@ def("avg", { { "array-number" } }, function(a)
   return s / n
 end)
 
-def("ceil", { { "number" } }, function(a) return math.ceil(a[1]) end)
-def("floor", { { "number" } }, function(a) return math.floor(a[1]) end)
+-- python's math.ceil/floor give an int: NaN and the infinities have none
+local function integral(name, round)
+  return function(a)
+    local x = a[1]
+    if x ~= x or x == huge or x == -huge then
+      fail("invalid-value", name .. "(): " .. json.number_text(x) .. " has no integral value")
+    end
+    return round(x)
+  end
+end
+def("ceil", { { "number" } }, integral("ceil", math.ceil))
+def("floor", { { "number" } }, integral("floor", math.floor))
 
 def("contains", { { "array", "string" }, false }, function(a)
   local subject, search = a[1], a[2]
@@ -422,6 +432,9 @@ def("to_number", { false }, function(a)
     local v = python_number(x)
     if v == nil then return NULL end
     return v
+  end
+  if t == "table" and jtype(x) == "expref" then
+    fail("invalid-type", "to_number(): cannot convert an expression reference")
   end
   return NULL
 end)

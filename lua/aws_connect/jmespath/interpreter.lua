@@ -12,7 +12,7 @@ local functions = require("aws_connect.jmespath.functions")
 
 local M = {}
 
-local type, rawget, ipairs = type, rawget, ipairs
+local type, rawget, ipairs, getmetatable = type, rawget, ipairs, getmetatable
 
 local NULL, jtype, is_false = values.NULL, values.jtype, values.is_false
 local new_array, new_object, keys_of, len = values.new_array, values.new_object, values.keys, values.len
@@ -20,12 +20,32 @@ local top_equal, fail = values.top_equal, values.fail
 
 local compile
 
--- field lookup on a value: objects only
+local ARRAY_MT = values.ARRAY_MT
+
+-- field lookup on a value: objects only. A plain table holding the (string)
+-- key is an object; without a metatable, indexing it is a raw read.
 local function get_field(v, name)
-  if type(v) ~= "table" or jtype(v) ~= "object" then return NULL end
-  local r = rawget(v, name)
+  if type(v) ~= "table" then return NULL end
+  local r
+  if getmetatable(v) == nil then
+    r = v[name]
+  elseif jtype(v) == "object" then
+    r = rawget(v, name)
+  else
+    return NULL
+  end
   if r == nil then return NULL end
   return r
+end
+
+-- The items of an array as a table safe to index directly (no metamethods):
+-- the array itself for plain and decoded arrays, else a raw copy.
+local function items_of(a, n)
+  local mt = getmetatable(a)
+  if mt == nil or mt == ARRAY_MT then return a end
+  local copy = {}
+  for i = 1, n do copy[i] = rawget(a, i) end
+  return copy
 end
 
 local function seq(fns)
@@ -151,8 +171,10 @@ C.projection = function(node)
     local base = left(v)
     if jtype(base) ~= "array" then return NULL end
     local out, n = new_array({}), 0
-    for i = 1, len(base) do
-      local x = rawget(base, i)
+    local count = len(base)
+    local items = items_of(base, count)
+    for i = 1, count do
+      local x = items[i]
       if x == nil then x = NULL end
       if not right_is_identity then x = right(x) end
       if x ~= NULL and x ~= nil then
@@ -184,15 +206,19 @@ end
 
 C.filter_projection = function(node)
   local left, right, cond = compile(node[1]), compile(node[2]), compile(node[3])
+  local right_field = node[2].k == "field" and node[2].v or nil
   return function(v)
     local base = left(v)
     if jtype(base) ~= "array" then return NULL end
     local out, n = new_array({}), 0
-    for i = 1, len(base) do
-      local x = rawget(base, i)
+    local count = len(base)
+    local items = items_of(base, count)
+    for i = 1, count do
+      local x = items[i]
       if x == nil then x = NULL end
-      if not is_false(cond(x)) then
-        x = right(x)
+      local c = cond(x)
+      if c == true or (c ~= false and not is_false(c)) then
+        if right_field then x = get_field(x, right_field) else x = right(x) end
         if x ~= NULL and x ~= nil then
           n = n + 1
           out[n] = x
@@ -251,15 +277,37 @@ C["and"] = function(node)
   end
 end
 
--- ordering: two numbers (booleans are not numbers) or two strings, else null
+-- ordering: two numbers (booleans are not numbers) or two strings; null when
+-- either is anything else; a number against a string is an error (python
+-- jmespath raises a TypeError there, which fails the AWS CLI's --query)
 local function orderable(a, b)
   local ta, tb = type(a), type(b)
-  return ta == tb and (ta == "number" or ta == "string")
+  if ta == tb then return ta == "number" or ta == "string" end
+  if (ta == "number" and tb == "string") or (ta == "string" and tb == "number") then
+    fail("invalid-type", "cannot order a " .. jtype(a) .. " against a " .. jtype(b))
+  end
+  return false
+end
+
+-- the common filter `field == 'scalar'`: equality with a literal that is not
+-- a container is plain Lua equality (true ~= 1 in Lua, as at python's top)
+local function field_vs_scalar(node)
+  local f, l = node[1], node[2]
+  if f.k == "literal" then f, l = l, f end
+  if f.k ~= "field" or l.k ~= "literal" or type(l.v) == "table" then return nil end
+  return f.v, l.v
 end
 
 C.comparator = function(node)
-  local a, b = compile(node[1]), compile(node[2])
   local op = node.v
+  if op == "eq" or op == "ne" then
+    local name, lit = field_vs_scalar(node)
+    if name ~= nil then
+      if op == "eq" then return function(v) return get_field(v, name) == lit end end
+      return function(v) return get_field(v, name) ~= lit end
+    end
+  end
+  local a, b = compile(node[1]), compile(node[2])
   if op == "eq" then return function(v) return top_equal(a(v), b(v)) end end
   if op == "ne" then return function(v) return not top_equal(a(v), b(v)) end end
   if op == "lt" then

@@ -129,7 +129,7 @@ local function parse_number(s, i)
     if e then is_float, j = true, e + 1 end
   end
   local v = tonumber(sub(s, i, j - 1))
-  if is_float then v = v + 0.0 end
+  if is_float then v = v * 1.0 end  -- a float on 5.3+ (and -0.0 stays -0.0)
   return v, j
 end
 
@@ -222,8 +222,11 @@ local function float_repr(x)
   if x == huge then return "Infinity" end
   if x == -huge then return "-Infinity" end
   if x == 0 then return (1 / x < 0) and "-0.0" or "0.0" end
+  -- 15 significant digits always read back when they suffice (and are then
+  -- the shortest, zero-padded); subnormals carry fewer digits: search from 1
   local e
-  for prec = 15, 17 do
+  local from = (x < 2.2250738585072014e-308 and x > -2.2250738585072014e-308) and 1 or 15
+  for prec = from, 17 do
     e = format("%." .. (prec - 1) .. "e", x)
     if tonumber(e) == x then break end
   end

@@ -209,10 +209,10 @@ end
 -- The == operator: as above, but a number never equals a boolean at the top
 -- (python jmespath special-cases 0/1 against true/false).
 function M.top_equal(a, b)
-  local ta, tb = type(a), type(b)
-  if ta == "string" and tb == "string" then return a == b end
-  if (ta == "boolean" and tb == "number") or (ta == "number" and tb == "boolean") then return false end
   if a == b then return true end
+  -- different values: only two tables can still be equal (a number and a
+  -- boolean never are at the top, and NULL is one value)
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
   return deep_eq(a, b, 1)
 end
 
