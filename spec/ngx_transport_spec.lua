@@ -402,6 +402,21 @@ describe("the ngx transport", function()
       end
     end)
 
+    it("ignores ca_file (AWS_CA_BUNDLE, ca_bundle) with one warning instead of failing every call", function()
+      local world = new_world{ { responses = { ok_response(), ok_response() } } }
+      local lines = {}
+      ngx_transport.warned_ca_file = nil
+      local t = world.transport{ log = function(level, msg) lines[#lines + 1] = level .. " " .. msg end }
+      for _ = 1, 2 do
+        local resp, kind, msg = get(t, { ca_file = "/etc/ssl/private-ca.pem" })
+        assert.is_table(resp, tostring(kind) .. " " .. tostring(msg))
+        assert.are.equal(200, resp.status)
+      end
+      assert.are.equal(1, #lines)
+      assert.truthy(lines[1]:find("^warn ca_file /etc/ssl/private%-ca%.pem is ignored inside nginx"), lines[1])
+      assert.truthy(lines[1]:find("lua_ssl_trusted_certificate", 1, true))
+    end)
+
     it("refuses bad requests as usage errors before connecting", function()
       local world = new_world{}
       local t = world.transport()
@@ -415,7 +430,7 @@ describe("the ngx transport", function()
         { method = "GET", url = "http://h/", headers = { { "X-A", "1\r\nInjected: yes" } } },
         { method = "GET", url = "http://h/", headers = { { "Bad Name", "1" } } },
         { method = "GET", url = "http://h/", proxy = "http://proxy:3128" },
-        { method = "GET", url = "http://h/", ca_file = "/etc/ssl/ca.pem" },
+        { method = "GET", url = "http://127.0.0.1:1@other-host/" },
       }
       for i, req in ipairs(bad) do
         local resp, kind = t:request(req)

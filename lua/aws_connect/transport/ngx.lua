@@ -16,11 +16,15 @@
 -- "Connection: close"; anything else closes it. A pooled connection that
 -- turns out to be dead (the send fails or nothing at all comes back) is
 -- retried once on a fresh one. TLS trust comes from nginx's
--- lua_ssl_trusted_certificate, not from ca_file.
+-- lua_ssl_trusted_certificate; ca_file is ignored with one warning per
+-- worker (M.warned_ca_file). Every scan of the response is linear (headers,
+-- chunked and whole bodies: pieces are joined once).
 --
 -- Must be called from Lua code in a phase with cosockets (rewrite, access,
 -- content, timer, ssl_*): yielding through a C frame (a sort or gsub
 -- callback) fails in ngx_lua.
+
+local url_lib = require("aws_connect.url")
 
 local M = {}
 local T = {}
@@ -36,11 +40,13 @@ local READ_SIZE = 16384
 M.DEFAULT_POOL_SIZE = 32
 M.DEFAULT_KEEPALIVE = 30  -- seconds a pooled connection may stay idle
 
---- opts (all optional): pool_size, keepalive_timeout (seconds); for tests:
---- tcp (a function returning a socket), now (seconds), sleep.
+--- opts (all optional): pool_size, keepalive_timeout (seconds), log
+--- (function(level, msg); default ngx.log); for tests: tcp (a function
+--- returning a socket), now (seconds), sleep.
 function M.new(opts)
   opts = opts or {}
   return setmetatable({
+    log = opts.log,
     pool_size = opts.pool_size or M.DEFAULT_POOL_SIZE,
     keepalive_ms = math.floor((opts.keepalive_timeout or M.DEFAULT_KEEPALIVE) * 1000),
     tcp = opts.tcp,
@@ -54,6 +60,12 @@ end
 local function new_socket(self)
   if self.tcp then return self.tcp() end
   return ngx.socket.tcp()
+end
+
+-- One warning line: opts.log, else nginx's error log.
+local function warn(self, msg)
+  if self.log then return pcall(self.log, "warn", msg) end
+  if type(ngx) == "table" and ngx.log and ngx.WARN then pcall(ngx.log, ngx.WARN, "aws_connect: ", msg) end
 end
 
 local function now(self)
@@ -73,34 +85,19 @@ function T:close() end
 
 -- URL and request ---------------------------------------------------------
 
+-- The target through the one URL parser (aws_connect.url): what is
+-- connected to is what every other check saw.
 local function parse_url(url)
-  local scheme, authority, target = url:match("^(%a[%w+.-]*)://([^/?#]*)([^#]*)")
-  if not scheme then return nil, "malformed URL" end
-  scheme = scheme:lower()
-  if scheme ~= "http" and scheme ~= "https" then return nil, "unsupported URL scheme " .. scheme end
-  if authority:find("@", 1, true) then return nil, "user information in the URL is not supported" end
-  local host, port
-  if authority:sub(1, 1) == "[" then
-    local h, rest = authority:match("^(%[[%x:.]+%])(.*)$")
-    if not h then return nil, "malformed IPv6 address in URL" end
-    host, port = h, rest:match("^:(%d+)$")
-    if rest ~= "" and not port then return nil, "malformed port in URL" end
-  else
-    host, port = authority:match("^([^:]+):(%d+)$")
-    if not host then
-      host = authority
-      if host:find(":", 1, true) then return nil, "malformed port in URL" end
-    end
-  end
-  if host == "" then return nil, "URL has no host" end
-  port = tonumber(port) or (scheme == "https" and 443 or 80)
-  if port < 1 or port > 65535 then return nil, "port out of range in URL" end
+  local u, why = url_lib.parse(url)
+  if not u then return nil, "the URL " .. why end
+  if u.scheme ~= "http" and u.scheme ~= "https" then return nil, "unsupported URL scheme " .. u.scheme end
+  if u.has_userinfo then return nil, "user information in the URL is not supported" end
+  local target = u.path
   if target == "" then target = "/" end
-  if target:sub(1, 1) == "?" then target = "/" .. target end
-  if target:find("[%z\1-\32\127]") then return nil, "URL contains a space or control character" end
+  if u.query then target = target .. "?" .. u.query end
   return {
-    tls = scheme == "https", host = host, port = port, authority = authority, target = target,
-    server_name = host:match("^%[(.*)%]$") or host,  -- SNI and the name the certificate must match
+    tls = u.scheme == "https", host = u.host, port = u.effective_port, authority = u.authority, target = target,
+    server_name = u.hostname,  -- SNI and the name the certificate must match
   }
 end
 M._parse_url = parse_url
@@ -196,31 +193,68 @@ local function read_line(r, limit)
   end
 end
 
--- Exactly n bytes.
-local function read_n(r, n)
-  while buffered(r) < n do
-    local ok, err = fill(r)
-    if not ok then return nil, err end
+-- Takes what is buffered as the first part of a long read; resets the buffer.
+local function take_buffered(r)
+  local parts, have = {}, 0
+  if r.pos <= #r.buf then
+    parts[1] = r.pos == 1 and r.buf or r.buf:sub(r.pos)
+    have = #parts[1]
   end
-  local s = r.buf:sub(r.pos, r.pos + n - 1)
-  r.pos = r.pos + n
+  r.buf, r.pos = "", 1
+  return parts, have
+end
+
+-- Exactly n bytes. The pieces are joined once at the end (appending each
+-- piece to a growing string is quadratic: 8 MiB took seconds).
+local function read_n(r, n)
+  if buffered(r) >= n then
+    local s = r.buf:sub(r.pos, r.pos + n - 1)
+    r.pos = r.pos + n
+    return s
+  end
+  local parts, have = take_buffered(r)
+  while have < n do
+    if not r.arm() then return nil, "timeout" end
+    local data, err = r.sock:receiveany(math.min(math.max(READ_SIZE, n - have), 1024 * 1024))
+    if not data then return nil, err end
+    r.got = r.got + #data
+    parts[#parts + 1] = data
+    have = have + #data
+  end
+  local s = table.concat(parts)
+  if #s > n then
+    r.buf, r.pos = s:sub(n + 1), 1
+    s = s:sub(1, n)
+  end
   return s
 end
 
--- Everything until the peer closes, at most limit bytes.
+-- Everything until the peer closes, at most limit bytes (linear, as read_n).
 local function read_all(r, limit)
+  local parts, have = take_buffered(r)
   while true do
-    if buffered(r) > limit then return nil, "too_large" end
-    local ok, err = fill(r)
-    if not ok then
+    if have > limit then return nil, "too_large" end
+    if not r.arm() then return nil, "timeout" end
+    local data, err = r.sock:receiveany(READ_SIZE * 4)
+    if not data then
       if err == "closed" then break end
       return nil, err
     end
+    r.got = r.got + #data
+    parts[#parts + 1] = data
+    have = have + #data
   end
-  local s = r.buf:sub(r.pos)
-  r.pos = #r.buf + 1
-  return s
+  return table.concat(parts)
 end
+
+-- Linear trim (a "(.-)%s*$" match is quadratic: one header of 60,000
+-- blanks froze a worker for seconds).
+local function trim(s)
+  local a = s:find("%S")
+  if not a then return "" end
+  return s:match("^.*%S", a)
+end
+M._trim = trim
 
 -- Response ------------------------------------------------------------------
 
@@ -256,11 +290,11 @@ local function read_headers(r, headers, budget)
       -- obsolete line folding: continues the previous value
       local last = headers[#headers]
       if not last then return nil, "malformed" end
-      last[2] = last[2] .. " " .. line:match("^%s*(.-)%s*$")
+      last[2] = last[2] .. " " .. trim(line)
     else
-      local name, value = line:match("^([!#$%%&'*+.^_`|~%w-]+):%s*(.-)%s*$")
+      local name, value = line:match("^([!#$%%&'*+.^_`|~%w-]+):(.*)$")
       if not name then return nil, "malformed" end
-      headers[#headers + 1] = { name, value }
+      headers[#headers + 1] = { name, trim(value) }
     end
   end
 end
@@ -272,8 +306,8 @@ local function framing(method, status, headers)
   end
   local te = header_values(headers, "transfer-encoding")
   if #te > 0 then
-    local codings = table.concat(te, ","):lower()
-    local last = codings:match("([^,%s]+)%s*$")
+    local codings = trim(table.concat(te, ","):lower())
+    local last = codings:match("^.*[,%s]([^,%s]*)$") or codings   -- the last coding (linear)
     if last == "chunked" then return "chunked" end
     return "close"
   end
@@ -493,8 +527,12 @@ function T:request(req)
   if req.proxy ~= nil and req.proxy ~= "" and req.proxy ~= false then
     return nil, "usage", "the ngx transport does not use proxies; unset the proxy (or use transport = \"curl\")"
   end
-  if req.ca_file ~= nil and req.ca_file ~= "" then
-    return nil, "usage", "ca_file is not used inside nginx; set lua_ssl_trusted_certificate in nginx.conf instead"
+  if req.ca_file ~= nil and req.ca_file ~= "" and not M.warned_ca_file then
+    -- ca_file / AWS_CA_BUNDLE / ca_bundle cannot apply to cosockets: ignored
+    -- (nginx trusts lua_ssl_trusted_certificate), with one warning per worker
+    M.warned_ca_file = true
+    warn(self, "ca_file " .. tostring(req.ca_file) .. " is ignored inside nginx; "
+      .. "TLS is verified against lua_ssl_trusted_certificate (nginx.conf)")
   end
   local head, berr = build(req, u)
   if not head then return nil, "usage", berr end
