@@ -8,7 +8,8 @@
 -- JMESPath compliance suite (spec/jmespath_spec.lua). Data follows the JSON
 -- decoder's convention (values.lua). Nothing raises for user input: errors
 -- come back as nil, err with err.kind "syntax" (err.offset, 0-based),
--- "invalid-type", "invalid-value", "invalid-arity" or "unknown-function".
+-- "invalid-type", "invalid-value", "invalid-arity" or "unknown-function"
+-- (and "internal" for a fault of this engine, which a test should catch).
 -- The pieces: lexer.lua, parser.lua, interpreter.lua, functions.lua,
 -- json.lua (literals, to_string), values.lua (the data model).
 

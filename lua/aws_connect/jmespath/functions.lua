@@ -453,7 +453,4 @@ def("type", { false }, function(a)
   return TYPE_NAMES[jtype(a[1])] or NULL
 end)
 
-M.python_number = python_number
-M.stable_sort = stable_sort
-
 return M
