@@ -26,8 +26,43 @@ local null = core.null
 local ARRAY_MT = { __jsontype = "array" }
 M.ARRAY_MT = ARRAY_MT
 
-local function fail(field, msg)
+-- The path of the value being checked, kept as a stack (no string is
+-- built unless a check fails): PART[i] is a member name, a list index or a
+-- map key, KIND[i] says which.
+local PART, KIND, depth = {}, {}, 0
+local MEMBER, INDEX, KEY = 1, 2, 3
+
+local function quote_key(k)
+  if #k > 60 then k = k:sub(1, 60) .. "..." end
+  return (("%q"):format(k):gsub("\\\n", "\\n"))
+end
+
+local function here()
+  local out = {}
+  for i = 1, depth do
+    local kind, part = KIND[i], PART[i]
+    if kind == MEMBER then
+      if #out > 0 then out[#out + 1] = "." end
+      out[#out + 1] = #part > 60 and part:sub(1, 60) .. "..." or part
+    elseif kind == INDEX then
+      out[#out + 1] = "[" .. part .. "]"
+    else
+      out[#out + 1] = "[" .. quote_key(part) .. "]"
+    end
+  end
+  return table.concat(out)
+end
+M.path = here
+
+local function fail(msg, field)
+  field = field or here()
+  if field == "" then field = "params" end
   errors.raise("ValidationError", field .. " " .. msg, { field = field })
+end
+
+local function fail_member(name, msg)
+  local base = here()
+  fail(msg, base == "" and name or base .. "." .. name)
 end
 
 --- Number of code points in a valid UTF-8 string.
@@ -37,10 +72,6 @@ local function ulen(s)
   return n
 end
 M.ulen = ulen
-
-local function quote_key(k)
-  return (("%q"):format(k):gsub("\\\n", "\\n"))
-end
 
 -- Pattern overrides: what the model's regular expressions do not say.
 -- AWS reserves the "aws:" prefix of tag keys in every letter case, where
@@ -81,7 +112,7 @@ local function offending(pattern, s)
   return nil
 end
 
-local function check_pattern(field, shape, s)
+local function check_pattern(shape, s)
   local p = shape.pattern
   local re = shape.re
   if re == nil then
@@ -90,71 +121,81 @@ local function check_pattern(field, shape, s)
     if not re then
       -- every model pattern compiles (spec/regex_spec.lua); a newer model
       -- with a construct the engine lacks must not pass unchecked
-      errors.raise("ValidationError", ("%s cannot be checked: the model's pattern %s is not supported (%s)"):format(
-        field, p, tostring(err)), { field = field })
+      fail(("cannot be checked: the model's pattern %s is not supported (%s)"):format(p, tostring(err)))
     end
     shape.re = re
   end
   local why = reserved_prefix(p, s)
-  if why then fail(field, why) end
+  if why then fail(why) end
+  local seen = shape.passed
+  if seen and seen[s] then return end
   if not re:test(s) then
     local cp = offending(p, s)
     if cp then
-      fail(field, ("may not contain U+%04X (must match the pattern %s)"):format(cp, p))
+      fail(("may not contain U+%04X (must match the pattern %s)"):format(cp, p))
     end
-    fail(field, "must match the pattern " .. p .. (shape.sensitive and "" or (", got %q"):format(
+    fail("must match the pattern " .. p .. (shape.sensitive and "" or (", got %q"):format(
       #s > 60 and s:sub(1, 60) .. "..." or s)))
+  end
+  -- values repeat (ids, names): remember a bounded set that passed
+  if not seen or shape.passed_n >= 256 then
+    seen = {}
+    shape.passed, shape.passed_n = seen, 0
+  end
+  if #s <= 256 then
+    seen[s] = true
+    shape.passed_n = shape.passed_n + 1
   end
 end
 
-local function check_string(field, shape, v)
-  if type(v) ~= "string" then fail(field, "must be a string, got " .. (v == null and "null" or type(v))) end
+local function check_string(shape, v)
+  if type(v) ~= "string" then fail("must be a string, got " .. (v == null and "null" or type(v))) end
   local n
   if not v:find("[\128-\255]") then
     n = #v
   else
-    if not utf8_valid(v) then fail(field, "must be valid UTF-8 text") end
+    if not utf8_valid(v) then fail("must be valid UTF-8 text") end
     n = ulen(v)
   end
   local min, max = shape.min, shape.max
   if (min and n < min) or (max and n > max) then
     if min and max and min == max then
-      fail(field, ("must be exactly %d characters long, got %d"):format(min, n))
+      fail(("must be exactly %d characters long, got %d"):format(min, n))
     elseif min and max and min > 0 then
-      fail(field, ("must be %d to %d characters long (at %s %d), got %d"):format(min, max,
+      fail(("must be %d to %d characters long (at %s %d), got %d"):format(min, max,
         n < min and "least" or "most", n < min and min or max, n))
     elseif min and n < min then
-      fail(field, ("must be at least %d character%s long, got %d"):format(min, min == 1 and "" or "s", n))
+      fail(("must be at least %d character%s long, got %d"):format(min, min == 1 and "" or "s", n))
     end
-    fail(field, ("must be at most %d characters long, got %d"):format(max, n))
+    fail(("must be at most %d characters long, got %d"):format(max, n))
   end
   if shape.enum_set and not shape.enum_set[v] then
     local list = shape.enum
     local shown = #list <= 12 and table.concat(list, ", ") or (table.concat(list, ", ", 1, 12) .. ", ...")
-    fail(field, ("must be one of %s, got %q"):format(shown, #v > 60 and v:sub(1, 60) .. "..." or v))
+    fail(("must be one of %s, got %q"):format(shown, #v > 60 and v:sub(1, 60) .. "..." or v))
   end
-  if shape.pattern then check_pattern(field, shape, v) end
+  if shape.pattern then check_pattern(shape, v) end
   return v
 end
 
 local INT_RANGE = { integer = 2147483647, long = 9007199254740992 }
 
-local function check_number(field, shape, v)
-  if type(v) ~= "number" then fail(field, "must be a number, got " .. (v == null and "null" or type(v))) end
-  if v ~= v or v == math.huge or v == -math.huge then fail(field, "must be a finite number") end
+local function check_number(shape, v)
+  if type(v) ~= "number" then fail("must be a number, got " .. (v == null and "null" or type(v))) end
+  if v ~= v or v == math.huge or v == -math.huge then fail("must be a finite number") end
   local lim = INT_RANGE[shape.type]
   if lim then
-    if v ~= math.floor(v) then fail(field, "must be an integer, got " .. tostring(v)) end
-    if v > lim or v < -lim - 1 then fail(field, "is out of range for a " .. shape.type) end
+    if v ~= math.floor(v) then fail("must be an integer, got " .. tostring(v)) end
+    if v > lim or v < -lim - 1 then fail("is out of range for a " .. shape.type) end
   end
   local min, max = shape.min, shape.max
   if (min and v < min) or (max and v > max) then
     if min and max then
-      fail(field, ("must be between %s and %s, got %s"):format(tostring(min), tostring(max), tostring(v)))
+      fail(("must be between %s and %s, got %s"):format(tostring(min), tostring(max), tostring(v)))
     elseif min then
-      fail(field, ("must be at least %s, got %s"):format(tostring(min), tostring(v)))
+      fail(("must be at least %s, got %s"):format(tostring(min), tostring(v)))
     end
-    fail(field, ("must be at most %s, got %s"):format(tostring(max), tostring(v)))
+    fail(("must be at most %s, got %s"):format(tostring(max), tostring(v)))
   end
   if lim and math.type and math.type(v) == "float" and v >= -2 ^ 53 and v <= 2 ^ 53 then
     v = math.floor(v)   -- 5.3+: 3.0 is sent as 3
@@ -170,7 +211,8 @@ local function keys_of(shape)
   return list
 end
 
-local function unknown_key(field, k, shape)
+local function unknown_key(k, shape)
+  local field = here()
   local where = field ~= "" and (" in " .. field) or ""
   if type(k) ~= "string" then
     local shown = tostring(k)
@@ -189,14 +231,9 @@ local function unknown_key(field, k, shape)
   errors.raise("ValidationError", msg, { field = path })
 end
 
-local function join(field, name)
-  if field == "" then return name end
-  return field .. "." .. name
-end
-
-local function check_structure(field, shape, v)
+local function check_structure(shape, v)
   if type(v) ~= "table" or v == null then
-    fail(field ~= "" and field or "params", "must be a table, got " .. (v == null and "null" or type(v)))
+    fail("must be a table, got " .. (v == null and "null" or type(v)))
   end
   local by_key = shape.by_key
   local out = {}
@@ -204,23 +241,26 @@ local function check_structure(field, shape, v)
   local k, x = next(v)
   while k ~= nil do
     local m = by_key[k]
-    if not m then unknown_key(field, k, shape) end
+    if not m then unknown_key(k, shape) end
     if out[m.name] ~= nil then
-      fail(join(field, m.snake), ("and %s are the same parameter; give only one"):format(m.name))
+      fail_member(m.snake, ("and %s are the same parameter; give only one"):format(m.name))
     end
-    out[m.name] = check(join(field, k), m.shape, x)
+    depth = depth + 1
+    PART[depth], KIND[depth] = k, MEMBER
+    out[m.name] = check(m.shape, x)
+    depth = depth - 1
     given = given + 1
     k, x = next(v, k)
   end
   local req = shape.required
   for i = 1, #req do
     if out[req[i]] == nil then
-      fail(join(field, by_key[req[i]].snake), "is required")
+      fail_member(by_key[req[i]].snake, "is required")
     end
   end
   if shape.union and given ~= 1 then
     local names = keys_of(shape)
-    fail(field ~= "" and field or "params", ("must set exactly one of %s, got %d"):format(table.concat(names, ", "), given))
+    fail(("must set exactly one of %s, got %d"):format(table.concat(names, ", "), given))
   end
   return out
 end
@@ -237,73 +277,82 @@ local function is_array(v)
   return n
 end
 
-local function check_list(field, shape, v)
+local function check_list(shape, v)
   if type(v) ~= "table" or v == null then
-    fail(field, "must be a list (a Lua array), got " .. (v == null and "null" or type(v)))
+    fail("must be a list (a Lua array), got " .. (v == null and "null" or type(v)))
   end
   local n = is_array(v)
-  if not n then fail(field, "must be a list (a Lua array with keys 1..n)") end
+  if not n then fail("must be a list (a Lua array with keys 1..n)") end
   local min, max = shape.min, shape.max
   if (min and n < min) or (max and n > max) then
     if min and max then
-      fail(field, ("must have %d to %d entries, got %d"):format(min, max, n))
+      fail(("must have %d to %d entries, got %d"):format(min, max, n))
     elseif min then
-      fail(field, ("must have at least %d entr%s, got %d"):format(min, min == 1 and "y" or "ies", n))
+      fail(("must have at least %d entr%s, got %d"):format(min, min == 1 and "y" or "ies", n))
     end
-    fail(field, ("must have at most %d entries, got %d"):format(max, n))
+    fail(("must have at most %d entries, got %d"):format(max, n))
   end
   local out = setmetatable({}, ARRAY_MT)
   local ms = shape.member
-  for i = 1, n do out[i] = check(field .. "[" .. i .. "]", ms, rawget(v, i)) end
+  depth = depth + 1
+  KIND[depth] = INDEX
+  for i = 1, n do
+    PART[depth] = i
+    out[i] = check(ms, rawget(v, i))
+  end
+  depth = depth - 1
   return out
 end
 
-local function check_map(field, shape, v)
+local function check_map(shape, v)
   if type(v) ~= "table" or v == null then
-    fail(field, "must be a table of key = value entries, got " .. (v == null and "null" or type(v)))
+    fail("must be a table of key = value entries, got " .. (v == null and "null" or type(v)))
   end
   local out, n = {}, 0
   local ks, vs = shape.key, shape.value
   local k, x = next(v)
   while k ~= nil do
-    if type(k) ~= "string" then fail(field, "keys must be strings, got a " .. type(k) .. " key") end
-    local kf = field .. "[" .. quote_key(#k > 60 and k:sub(1, 60) .. "..." or k) .. "]"
+    if type(k) ~= "string" then fail("keys must be strings, got a " .. type(k) .. " key") end
     n = n + 1
+    depth = depth + 1
+    PART[depth], KIND[depth] = k, KEY
     if ks then
-      local ok, err = pcall(check_string, kf, ks, k)
+      local ok, err = pcall(check_string, ks, k)
       if not ok then
+        local kf = here()
         err.message = err.message:gsub("^(" .. kf:gsub("%p", "%%%0") .. ") must", "%1 key must")
         error(err, 0)
       end
     end
-    out[k] = check(kf, vs, x)
+    out[k] = check(vs, x)
+    depth = depth - 1
     k, x = next(v, k)
   end
   local min, max = shape.min, shape.max
   if (min and n < min) or (max and n > max) then
-    if min and max then fail(field, ("must have %d to %d entries, got %d"):format(min, max, n)) end
-    if min then fail(field, ("must have at least %d entries, got %d"):format(min, n)) end
-    fail(field, ("must have at most %d entries, got %d"):format(max, n))
+    if min and max then fail(("must have %d to %d entries, got %d"):format(min, max, n)) end
+    if min then fail(("must have at least %d entries, got %d"):format(min, n)) end
+    fail(("must have at most %d entries, got %d"):format(max, n))
   end
   return out
 end
 
-local function check_boolean(field, _, v)
+local function check_boolean(_, v)
   if type(v) ~= "boolean" then
-    fail(field, "must be a boolean (true or false), got " .. (v == null and "null" or type(v)))
+    fail("must be a boolean (true or false), got " .. (v == null and "null" or type(v)))
   end
   return v
 end
 
-local function check_timestamp(field, _, v)
+local function check_timestamp(_, v)
   if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
-    fail(field, "must be a timestamp in epoch seconds (a number), got " .. (v == null and "null" or type(v)))
+    fail("must be a timestamp in epoch seconds (a number), got " .. (v == null and "null" or type(v)))
   end
   return v
 end
 
-local function check_blob(field, _, v)
-  if type(v) ~= "string" then fail(field, "must be a string of bytes, got " .. type(v)) end
+local function check_blob(_, v)
+  if type(v) ~= "string" then fail("must be a string of bytes, got " .. type(v)) end
   return v
 end
 
@@ -313,8 +362,8 @@ local CHECK = {
   boolean = check_boolean, timestamp = check_timestamp, blob = check_blob,
 }
 
-check = function(field, shape, v)
-  return CHECK[shape.type](field, shape, v)
+check = function(shape, v)
+  return CHECK[shape.type](shape, v)
 end
 
 --- Checks params against an operation's input shape; returns the
@@ -333,12 +382,18 @@ function M.input(op, params, what)
     end
     return {}
   end
-  return check_structure("", op.input, params)
+  depth = 0
+  return check_structure(op.input, params)
 end
 
---- Checks one value against a shape (used by the CLI and specs).
+--- Checks one value against a shape (used by the CLI and specs); field
+--- names it in errors.
 function M.check(field, shape, v)
-  return check(field, shape, v)
+  depth = 1
+  PART[1], KIND[1] = field, MEMBER
+  local out = check(shape, v)
+  depth = 0
+  return out
 end
 
 return M
