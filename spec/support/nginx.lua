@@ -7,7 +7,8 @@
 --   local srv = nginx.start{ http = "...http-level directives...", server = "...locations...",
 --                            env = { AWS_REGION = "us-east-1" }, init = "...init_by_lua code..." }
 --   srv.port, srv.pid, srv.prefix, srv:url("/x")
---   local status, body, headers = srv:get("/x")
+--   local status, body, headers = srv:get("/x")        -- srv:request("POST", "/x")
+--   local srv = nginx.start_file{ prefix = dir, conf = "conf/nginx.conf", port = p, env = {...} }
 --   local results = srv:get_parallel({ "/a", "/b", ... })  -- { {status, body, time}, ... }
 --   srv:log(), srv:stop()
 --
@@ -136,9 +137,14 @@ end
 
 --- GET path: status (number), body, raw header block.
 function Server:get(path, max_time)
+  return self:request("GET", path, max_time)
+end
+
+--- METHOD path (no body): status (number), body, raw header block.
+function Server:request(method, path, max_time)
   local body_file, head_file = self.prefix .. "/client.body", self.prefix .. "/client.head"
-  local code = capture(("curl -sS --max-time %d -o %s -D %s -w '%%{http_code}' %s 2>&1"):format(
-    max_time or 30, shell_quote(body_file), shell_quote(head_file), shell_quote(self:url(path))))
+  local code = capture(("curl -sS --max-time %d -X %s -o %s -D %s -w '%%{http_code}' %s 2>&1"):format(
+    max_time or 30, shell_quote(method), shell_quote(body_file), shell_quote(head_file), shell_quote(self:url(path))))
   local body, head = read_file(body_file) or "", read_file(head_file) or ""
   os.remove(body_file)
   os.remove(head_file)
@@ -211,6 +217,41 @@ local function launch(opts, port, modules, prefix)
     .. " 2>&1 </dev/null & echo $!")):match("(%d+)"))
   assert(pid, "could not launch nginx")
   return pid
+end
+
+--- Starts nginx on a configuration file of one's own, the way the README
+--- starts examples/openresty: `nginx -p PREFIX/ -c CONF -g 'daemon off;'`
+--- (master process and workers as the file says; the master's pid is the
+--- one held, and a watchdog stops it if this Lua process dies first).
+--- opts: prefix (from M.mktemp_dir, holding the configuration), conf
+--- (relative to the prefix), port (the one it listens on), env (name ->
+--- value: the whole environment nginx starts with), ready (a path to GET
+--- until it answers; "/"). Raises with the error log when it does not come up.
+function M.start_file(opts)
+  local prefix = assert(opts.prefix, "start_file: prefix")
+  local env = {}
+  for name, value in pairs(opts.env or {}) do env[#env + 1] = shell_quote(name .. "=" .. value) end
+  local cmd = ("env -i %s %s -p %s -c %s -g 'daemon off;'"):format(table.concat(env, " "), M.binary,
+    shell_quote(prefix .. "/"), shell_quote(opts.conf or "conf/nginx.conf"))
+  local pid = tonumber(capture("sh -c " .. shell_quote(cmd .. " >" .. shell_quote(prefix .. "/stdout.log")
+    .. " 2>&1 </dev/null & echo $!")):match("(%d+)"))
+  assert(pid, "could not launch nginx")
+  local srv = setmetatable({ prefix = prefix, port = opts.port, pid = pid }, Server)
+  local owner = fake.own_pid()
+  if owner then
+    local loop = ("(while kill -0 %d && kill -0 %d; do sleep 1; done; kill -TERM %d) >/dev/null 2>&1 </dev/null & echo $!")
+      :format(owner, pid, pid)
+    srv.watchdog = tonumber(capture("sh -c " .. shell_quote(loop)):match("(%d+)"))
+  end
+  for _ = 1, 200 do
+    if not srv:alive() then break end
+    local code = srv:get(opts.ready or "/", 2)
+    if code and code > 0 then return srv end
+    fake.sleep(0.05)
+  end
+  local log = srv:log() .. (read_file(prefix .. "/stdout.log") or "")
+  srv:stop(true)
+  error("nginx did not start (prefix " .. prefix .. "):\n" .. log, 2)
 end
 
 --- Starts nginx; raises with the error log when it does not come up.
