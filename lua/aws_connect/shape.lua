@@ -112,12 +112,20 @@ local function offending(pattern, s)
   return nil
 end
 
+-- A pattern written between slashes (/^...$/, JavaScript's delimiters: the
+-- Password shape) is the pattern between them; taken literally it matches
+-- nothing, and every value would be refused.
+local function effective_pattern(p)
+  return p:match("^/(.+)/$") or p
+end
+M.effective_pattern = effective_pattern
+
 local function check_pattern(shape, s)
   local p = shape.pattern
   local re = shape.re
   if re == nil then
     local err
-    re, err = regex.compile_cached(p)
+    re, err = regex.compile_cached(effective_pattern(p))
     if not re then
       -- every model pattern compiles (spec/regex_spec.lua); a newer model
       -- with a construct the engine lacks must not pass unchecked
