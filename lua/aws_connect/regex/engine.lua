@@ -1001,9 +1001,17 @@ function M.compile(pattern)
   error(re, 0)
 end
 
+-- the same program matched from position 0 only (no find): its own DFA cache
+local function anchored_view(prog)
+  local v = new_program(prog.R, false)
+  v.op, v.x, v.y, v.n = prog.op, prog.x, prog.y, prog.n
+  finish_program(v)
+  return v
+end
+
 -- for aws_connect.regex.generate only
 M._internal = {
-  ACCEPT = ACCEPT, get_row = get_row, step_class = step_class, has = has,
+  ACCEPT = ACCEPT, get_row = get_row, step_class = step_class, has = has, anchored_view = anchored_view,
   B_BOL = B_BOL, B_DOLLAR = B_DOLLAR, B_EOI = B_EOI,
 }
 
