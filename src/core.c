@@ -1,9 +1,10 @@
 /*
  * core.c - aws_connect.core, the only C file that talks to Lua.
  *
- * Exposes: sign (the SigV4 contract in design.md), authorize (its lean
- * form for the request loop), json_encode/json_decode/null, uuid4,
- * sha256_hex, sha1_hex, write_private/mkdir_private/read_bounded (fs.c), sleep, now, monotonic. The libcurl session is the separate
+ * Exposes: sign (the SigV4 contract in design.md; with lean = true it
+ * returns only authorization and amz_date, for the request loop),
+ * json_encode/json_decode/null, uuid4, sha256_hex, sha1_hex,
+ * write_private/mkdir_private/read_bounded (fs.c), sleep, now, monotonic. The libcurl session is the separate
  * module aws_connect.curl (session.c), so that requiring the core does not
  * map libcurl and the thirty libraries it links. Ownership: every C resource is held
  * by a userdata with a __gc (anchored before it is allocated), so a Lua
@@ -110,10 +111,12 @@ static int core_sign(lua_State *L)
     sigv4_header *hdrs = NULL;
     core_result *out;
     size_t i, n;
+    int lean;
 
     luaL_checktype(L, 1, LUA_TTABLE);
     ctx = core_ctx(L);
     memset(&req, 0, sizeof req);
+    lean = field_opt_bool(L, 1, "lean", 0);
     req.method = field_req_string(L, 1, "method", NULL);
     req.path = field_opt_string(L, 1, "path", &req.path_len);
     if (!req.path) { req.path = "/"; req.path_len = 1; }
@@ -178,6 +181,14 @@ static int core_sign(lua_State *L)
     }
 
     out = core_sign_boxed(L, ctx, &req);
+    if (lean) {
+        /* the request loop's form: two strings, no result table */
+        lua_pushstring(L, out->res.authorization);
+        lua_pushstring(L, out->res.amz_date);
+        sigv4_result_free(&out->res);
+        out->live = 0;
+        return 2;
+    }
     lua_createtable(L, 0, 6);
     core_set_str(L, "authorization", out->res.authorization);
     core_set_str(L, "amz_date", out->res.amz_date);
@@ -188,54 +199,6 @@ static int core_sign(lua_State *L)
     sigv4_result_free(&out->res);
     out->live = 0;
     return 1;
-}
-
-/* core.authorize(method, path, query, host, content_type, body, region,
- *                service, access_key_id, secret, session_token, time)
- *   -> authorization, amz_date
- * The request loop's lean form of sign(): positional arguments and two
- * results, no tables; the same signer and rules. content_type and
- * session_token may be nil. */
-static int core_authorize(lua_State *L)
-{
-    sigv4_ctx *ctx = core_ctx(L);
-    sigv4_request req;
-    sigv4_header hdrs[2];
-    core_result *out;
-    double t;
-
-    memset(&req, 0, sizeof req);
-    req.method = luaL_checkstring(L, 1);
-    req.path = luaL_checklstring(L, 2, &req.path_len);
-    req.query = luaL_checklstring(L, 3, &req.query_len);
-    hdrs[0].name = "Host"; hdrs[0].name_len = 4;
-    hdrs[0].value = luaL_checklstring(L, 4, &hdrs[0].value_len);
-    req.headers = hdrs;
-    req.nheaders = 1;
-    if (!lua_isnoneornil(L, 5)) {
-        hdrs[1].name = "Content-Type"; hdrs[1].name_len = 12;
-        hdrs[1].value = luaL_checklstring(L, 5, &hdrs[1].value_len);
-        req.nheaders = 2;
-    }
-    req.body = luaL_optlstring(L, 6, "", &req.body_len);
-    req.region = luaL_checkstring(L, 7);
-    req.service = luaL_checkstring(L, 8);
-    req.access_key_id = luaL_checkstring(L, 9);
-    req.secret_access_key = luaL_checklstring(L, 10, &req.secret_len);
-    req.session_token = luaL_optlstring(L, 11, NULL, &req.session_token_len);
-    t = (double)luaL_checknumber(L, 12);
-    if (t != t || t < 0 || t > 253402300799.0) return luaL_error(L, "sign: time out of range");
-    req.time = (int64_t)t;
-    if (memchr(hdrs[0].value, 0, hdrs[0].value_len) ||
-        (req.nheaders == 2 && memchr(hdrs[1].value, 0, hdrs[1].value_len)))
-        return luaL_error(L, "sign: a header contains a NUL byte");
-
-    out = core_sign_boxed(L, ctx, &req);
-    lua_pushstring(L, out->res.authorization);
-    lua_pushstring(L, out->res.amz_date);
-    sigv4_result_free(&out->res);
-    out->live = 0;
-    return 2;
 }
 
 /* core.sha1_hex(s) -> 40 lower-case hex digits (the AWS CLI's cache file
@@ -465,7 +428,6 @@ static const luaL_Reg core_funcs[] = {
 
 static const luaL_Reg core_sigv4_funcs[] = {
     {"sign", core_sign},
-    {"authorize", core_authorize},
     {"sha256_hex", core_sha256_hex},
     {NULL, NULL}
 };

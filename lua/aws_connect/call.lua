@@ -71,7 +71,7 @@ local function check_wire(h, url)
   -- line before the wire (no header injection, whatever the source)
   for i = 1, #h do
     local v = h[i][2]
-    if v:find("[%z\r\n]") then
+    if v:find("\r", 1, true) or v:find("\n", 1, true) or v:find("\0", 1, true) then
       errors.raise("ValidationError", ("the %s header would contain CR, LF or NUL; nothing was sent"):format(h[i][1]),
         { field = h[i][1] })
     end
@@ -90,18 +90,19 @@ local function signed_request(p, ctx, op, wire, creds, attempt, invocation_id, t
   if wire.body and wire.body ~= "" then h[2] = { "Content-Type", wire.content_type or "application/json" } end
   local extra = wire.headers
   for i = 1, #extra do h[#h + 1] = extra[i] end
-  if ctx.unsigned then
+  if ctx.unsigned or op.authtype == "none" then
+    -- operations the model marks unsigned (SSO, SSO-OIDC, STS web identity)
     if creds and creds.bearer then h[#h + 1] = creds.bearer end
   else
-    local s = core.sign{
+    local authorization, amz_date = core.sign{
       method = op.method, path = path, query = wire.query or "", headers = h, body = wire.body or "",
       region = ctx.region, service = ctx.signing_name,
       access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key,
-      session_token = creds.session_token, time = time,
+      session_token = creds.session_token, time = time, lean = true,
     }
-    h[#h + 1] = { "X-Amz-Date", s.amz_date }
+    h[#h + 1] = { "X-Amz-Date", amz_date }
     if creds.session_token then h[#h + 1] = { "X-Amz-Security-Token", creds.session_token } end
-    h[#h + 1] = { "Authorization", s.authorization }
+    h[#h + 1] = { "Authorization", authorization }
   end
   h[#h + 1] = { "User-Agent", p.user_agent }
   h[#h + 1] = { "amz-sdk-invocation-id", invocation_id }
@@ -166,7 +167,7 @@ local function retry_hint(p, resp)
   if not resp then return nil end
   local ms = tonumber(get_header(resp, "x-amz-retry-after") or "")
   if ms and ms == ms and ms >= 0 and ms < 1e9 then return ms / 1000 end
-  local ra = get_header(resp, "Retry-After")
+  local ra = get_header(resp, "retry-after")
   if not ra then return nil end
   local s = tonumber(ra)
   if s then
@@ -175,7 +176,7 @@ local function retry_hint(p, resp)
   end
   local at = times.parse_http_date(ra)
   if not at then return nil end
-  local server_now = times.parse_http_date(get_header(resp, "Date") or "") or now(p)
+  local server_now = times.parse_http_date(get_header(resp, "date") or "") or now(p)
   return math.max(0, at - server_now)
 end
 M.retry_hint = retry_hint
@@ -186,7 +187,7 @@ M.retry_hint = retry_hint
 --- implausible (more than MAX_SKEW away).
 local function skew_of(p, err, resp)
   if not resp or err.kind ~= "service" or not retry.SKEW[err.code] then return nil end
-  local server = times.parse_http_date(get_header(resp, "Date") or "")
+  local server = times.parse_http_date(get_header(resp, "date") or "")
   if not server then return nil end
   local diff = server - now(p)
   if math.abs(diff) > M.MAX_SKEW then
@@ -225,7 +226,7 @@ local function attempt_once(p, ctx, op, wire, creds, attempt, invocation_id, red
       discard(t)
       if errors.is_error(result) then
         result.status = status
-        local rid = get_header(resp, "x-amzn-RequestId")
+        local rid = get_header(resp, "x-amzn-requestid")
         result.request_id = rid and printable(red:string(rid), 200) or nil
         result.message = printable(red:string(result.message), 1000)
         return false, result, resp
@@ -254,15 +255,15 @@ local function serialise(ctx, op, params, what)
   return ctx.protocol.build(op, input, ctx), input
 end
 
-local function credentials_of(p, ctx)
-  if ctx.unsigned then return ctx.bearer and { bearer = ctx.bearer } or nil end
-  return p.resolver:get()
+local function credentials_of(p, ctx, op)
+  if ctx.unsigned or op.authtype == "none" then return ctx.bearer and { bearer = ctx.bearer } or nil end
+  return ctx.credentials or p.resolver:get()
 end
 
 --- Runs op with params. Returns result, meta.
 function M.run(p, ctx, op, params, what)
   local wire, input = serialise(ctx, op, params, what)
-  local creds = credentials_of(p, ctx)
+  local creds = credentials_of(p, ctx, op)
   local red = redactor_of(p, creds)
   local invocation_id = core.uuid4()
   local policy = p.policy
@@ -278,7 +279,7 @@ function M.run(p, ctx, op, params, what)
     policy:after_attempt(not ok and res or nil)
     if ok then
       policy:success(last_cost)
-      local rid = get_header(resp, "x-amzn-RequestId")
+      local rid = get_header(resp, "x-amzn-requestid")
       return res, {
         request_id = rid and printable(red:string(rid), 200) or nil,
         status = resp.status,
@@ -324,7 +325,7 @@ end
 --- network (said in the returned credentials_source).
 function M.prepare(p, ctx, op, params, what)
   local wire, input = serialise(ctx, op, params, what)
-  local creds = credentials_of(p, ctx)
+  local creds = credentials_of(p, ctx, op)
   local req = signed_request(p, ctx, op, wire, creds, 1, core.uuid4(), sign_time(p))
   req.operation = op.name
   req.client_token = op.token and input[op.token.name] or nil
