@@ -30,8 +30,12 @@
 -- (0-based byte) offset in the pattern.
 --
 -- API: compile(p) -> re | nil, message; compile_cached(p); unescape_model(p);
--- re:test(s); re.pattern; re:example(min, max, seed); re:counterexample(...)
--- (the last two live in aws_connect.regex.generate, loaded on first use).
+-- re:test(s) (false for a non-string); re.pattern; re:example(min, max, seed)
+-- and re:counterexample(min, max, seed): a (non-)matching string whose length
+-- in code points is within [min, max] (nil: unbounded), the same for a seed.
+-- Files: this one (API, cache, unescape_model) stays cheap to require; the
+-- parser, compiler and matcher are aws_connect.regex.engine (loaded by the
+-- first compile); generation is aws_connect.regex.generate (first use).
 
 local M = {}
 

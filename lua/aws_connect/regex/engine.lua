@@ -14,6 +14,7 @@ local MAX_DEPTH = 100         -- group nesting
 local MAX_LOOKS = 16
 local MAX_STATES = 1500       -- DFA cache per program; flushed (never unbounded) when full
 local MAX_MEMO = 4096         -- code point -> class memo for non-ASCII input
+local MAX_SETS = 1024         -- distinct character sets (the alphabet is built in O(sets * cuts))
 
 -- NFA opcodes
 local CHAR, SPLIT, JMP, BOL, DOLLAR, EOI, LOOK, MATCH = 1, 2, 3, 4, 5, 6, 7, 8
@@ -126,6 +127,7 @@ local function add_set(P, r)
   local id = P.setkeys[key]
   if not id then
     id = #P.sets + 1
+    if id > MAX_SETS then fail(P, P.i, ("more than %d distinct character sets"):format(MAX_SETS)) end
     P.sets[id] = r
     P.setkeys[key] = id
   end
@@ -672,8 +674,17 @@ local function closure_bits(prog, kernel, bol_pass)
   return bits
 end
 
+-- Drop the cache; the initial and dead states stay (emptied), so that nothing
+-- of the old graph stays reachable and early exits keep working.
 local function flush(prog)
   prog.states, prog.nstates = {}, 0
+  local keep = { prog.initial }
+  if prog.dead and prog.dead ~= prog.initial then keep[2] = prog.dead end
+  for _, st in ipairs(keep) do
+    st.rows, st.r0, st.canon = {}, nil, nil
+    prog.states[concat(st.kernel, " ")] = st
+    prog.nstates = prog.nstates + 1
+  end
 end
 
 local function intern(prog, kernel)
