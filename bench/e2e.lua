@@ -51,7 +51,19 @@ local function new_client(transport)
   }
 end
 
+-- BENCH_OP=get measures a generic GET (describe_user) instead of the
+-- flagship PUT; both go through the same model-driven pipeline.
+local GET = os.getenv("BENCH_OP") == "get"
+local GET_PARAMS = { instance_id = "0b8ef9a3-1c4e-4c1e-9f21-6a9d2a5e7b10", user_id = "agent-7" }
+
 local function call(client)
+  if GET then
+    local res, meta = client:describe_user(GET_PARAMS)
+    if meta.status ~= 200 or type(res) ~= "table" then
+      error("unexpected result: status " .. tostring(meta.status))
+    end
+    return res
+  end
   local inst, meta = client:create_instance(PARAMS)
   if meta.status ~= 200 or type(inst.id) ~= "string" then
     error("unexpected result: status " .. tostring(meta.status))

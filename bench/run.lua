@@ -123,6 +123,8 @@ row("botocore", { section = "sign", label = "botocore SigV4Auth", unit = "us" })
 row("e2e_floor", { section = "e2e", label = "floor: libcurl, same bytes, one handle", unit = "calls/s" })
 row("e2e_lua", { section = "e2e", label = "aws_connect create_instance", unit = "calls/s" })
 row("e2e_session", { section = "e2e", label = "core session:request, same bytes", unit = "calls/s" })
+row("e2e_floor_get", { section = "e2e", label = "floor: libcurl, same bytes (GET)", unit = "calls/s" })
+row("e2e_lua_get", { section = "e2e", label = "aws_connect describe_user (generic GET)", unit = "calls/s" })
 row("e2e_boto", { section = "e2e", label = "botocore create_instance", unit = "calls/s" })
 row("overhead", { section = "e2e", label = "aws_connect CPU per call, no network", unit = "us" })
 row("bare", { section = "startup", label = "bare interpreter start", unit = "ms" })
@@ -189,7 +191,7 @@ local function measure_peers()
 end
 
 local srv, capture_len
-local CAPTURE
+local CAPTURE, CAPTURE_GET
 
 local function measure_e2e()
   if not srv then return end
@@ -201,6 +203,16 @@ local function measure_e2e()
   out, ok = run(BIN .. "/e2e_floor " .. quote(CAPTURE) .. " " .. size("e2e"))
   v = out:match("floor_e2e ([%d.]+)")
   if ok and v then add("e2e_floor", tonumber(v)) else fail("e2e_floor", "e2e_floor: " .. out) end
+
+  if CAPTURE_GET then
+    out, ok = run("BENCH_OP=get " .. LUA .. " " .. quote(DIR .. "/e2e.lua") .. " rate " .. quote(ep) .. " "
+      .. size("e2e"))
+    v = out:match("lua_e2e ([%d.]+)")
+    if ok and v then add("e2e_lua_get", tonumber(v)) else fail("e2e_lua_get", "e2e.lua rate (get): " .. out) end
+    out, ok = run(BIN .. "/e2e_floor " .. quote(CAPTURE_GET) .. " " .. size("e2e"))
+    v = out:match("floor_e2e ([%d.]+)")
+    if ok and v then add("e2e_floor_get", tonumber(v)) else fail("e2e_floor_get", "e2e_floor (get): " .. out) end
+  end
 
   out, ok = run(LUA .. " " .. quote(DIR .. "/e2e.lua") .. " session " .. quote(ep) .. " " .. quote(CAPTURE) .. " "
     .. size("e2e"))
@@ -341,6 +353,14 @@ local function start_nginx()
   local same = ok and #l2 == 11
   for _, l in ipairs(l2) do same = same and l.request_length == capture_len end
   if not same then fail("e2e_floor", "the floor's requests differ from the client's: " .. out) end
+  CAPTURE_GET = srv.prefix .. "/request-get.capture"
+  out, ok = run("BENCH_OP=get " .. LUA .. " " .. quote(DIR .. "/e2e.lua") .. " capture " .. quote(srv.endpoint) .. " "
+    .. quote(CAPTURE_GET))
+  if not ok then
+    fail("e2e_lua_get", "capture (get): " .. out)
+    fail("e2e_floor_get", "capture (get): " .. out)
+    CAPTURE_GET = nil
+  end
   note(("end to end: nginx %s on 127.0.0.1:%d (pid %d); request %s bytes from the client and from the floor")
     :format(nginx.version(), srv.port, srv.pid, tostring(capture_len)))
 end
@@ -393,6 +413,9 @@ local function judge(id)
     return r and ("%.1fx core.sign"):format(r), ">= 30x core.sign", r and r >= 30
   elseif id == "e2e_lua" then
     r = ratio("e2e_lua", "e2e_floor")
+    return r and ("%.2fx floor"):format(r), ">= 0.85x floor", r and r >= 0.85
+  elseif id == "e2e_lua_get" then
+    r = ratio("e2e_lua_get", "e2e_floor_get")
     return r and ("%.2fx floor"):format(r), ">= 0.85x floor", r and r >= 0.85
   elseif id == "e2e_session" then
     r = ratio("e2e_session", "e2e_floor")
