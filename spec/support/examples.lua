@@ -6,7 +6,8 @@
 --     a valid value, the same for the same seed: strings from the pattern
 --     (re:example) within min/max, enums, numbers in range (integers for
 --     integer/long, a fraction for float/double), booleans, timestamps (epoch
---     seconds), lists and maps with `min` entries (at least 1), structures
+--     seconds), lists and maps with `min` entries (at least 1; full: lists
+--     of scalars at least 2, where max allows), structures
 --     with every required member (full: every member), unions with exactly
 --     one member; a shape met again below itself gets its required members
 --     only (unions: a member that does not recurse), so recursion ends.
@@ -78,9 +79,14 @@ local function alnum(len, seed)
   return table.concat(out)
 end
 
--- A string of the shape; want_key: printable ASCII only (it becomes part of
--- an error path).
-local function gen_string(shape, seed, want_key)
+-- Characters a string without a pattern gets one of (at its second place),
+-- so that percent-encoding, JSON escaping and UTF-8 show on the wire.
+local SPECIAL = { " ", "/", ":", "+", "&", "=", "%", "?", "#", "\"", "\\", "~", ".", ",", ";", "@", "\195\169",
+  "\226\130\172" }
+
+-- A string of the shape; plain: printable ASCII only, no SPECIAL (a map
+-- key becomes part of an error path; a header value is sent as it is).
+local function gen_string(shape, seed, plain)
   if shape.enum then return shape.enum[seed % #shape.enum + 1] end
   local lo = math.max(shape.min or 0, 1)
   local hi = shape.max
@@ -89,14 +95,15 @@ local function gen_string(shape, seed, want_key)
     local re = compiled(shape)
     for s = seed, seed + 40 do
       local v = re:example(lo, hi, s)
-      if v and not reserved(shape, v) and (not want_key or printable_ascii(v)) then return v end
+      if v and not reserved(shape, v) and (not plain or printable_ascii(v)) then return v end
     end
     if lo > 0 and (shape.min or 0) == 0 and re:test("") then return "" end
     fail(("no example of length %s..%s for the pattern %s"):format(lo, tostring(hi), shape.pattern))
   end
   local len = lo
   if not hi or hi > lo then len = lo + seed % math.min(8, (hi or lo + 8) - lo + 1) end
-  return alnum(len, seed + 1)
+  if len < 3 or plain then return alnum(len, seed + 1) end
+  return alnum(1, seed + 1) .. SPECIAL[seed % #SPECIAL + 1] .. alnum(len - 2, seed + 2)
 end
 
 local function gen_integer(shape, seed)
@@ -161,7 +168,7 @@ local function gen_structure(shape, seed, opts, stack, depth)
     if depth > 2 * M.MAX_DEPTH then fail("recursion through required members at " .. tostring(shape.name)) end
     for i, m in ipairs(shape.members) do
       if m.required or (opts.full and not again) then
-        out[key_of(m, opts.names)] = gen(m.shape, seed + i, opts, stack, depth + 1)
+        out[key_of(m, opts.names)] = gen(m.shape, seed + i, opts, stack, depth + 1, m.location == "header")
       end
     end
   end
@@ -169,13 +176,18 @@ local function gen_structure(shape, seed, opts, stack, depth)
   return out
 end
 
-gen = function(shape, seed, opts, stack, depth)
+gen = function(shape, seed, opts, stack, depth, plain)
   local t = shape.type
   if t == "structure" then
     return gen_structure(shape, seed, opts, stack, depth)
   elseif t == "list" then
-    local out = {}
-    for i = 1, count_of(shape) do out[i] = gen(shape.member, seed + i, opts, stack, depth + 1) end
+    local out, n = {}, count_of(shape)
+    local mt = shape.member.type
+    if opts.full and n < 2 and (not shape.max or shape.max >= 2) and mt ~= "structure" and mt ~= "list"
+        and mt ~= "map" then
+      n = 2   -- lists of scalars: two entries, so repeated keys and order show
+    end
+    for i = 1, n do out[i] = gen(shape.member, seed + i, opts, stack, depth + 1) end
     return out
   elseif t == "map" then
     local out, n, want = {}, 0, count_of(shape)
@@ -189,7 +201,7 @@ gen = function(shape, seed, opts, stack, depth)
     end
     fail("cannot make " .. want .. " distinct keys for map " .. tostring(shape.name))
   elseif t == "string" then
-    return gen_string(shape, seed)
+    return gen_string(shape, seed, plain)
   elseif t == "integer" or t == "long" then
     return gen_integer(shape, seed)
   elseif t == "float" or t == "double" then
