@@ -66,8 +66,35 @@ local function scalar_text(shape, v, ts_default)
   return v
 end
 
+-- Is a shape's normalised value already its JSON form? (no member renamed
+-- on the wire, no timestamp written as text, at any depth). Such values are
+-- encoded as they are, without a second walk. Computed once per shape.
+local function plain(shape)
+  local p = shape.plain
+  if p ~= nil then return p end
+  shape.plain = false   -- a recursive shape in progress counts as not plain
+  local t = shape.type
+  if t == "structure" then
+    p = true
+    for _, m in ipairs(shape.members) do
+      if m.wire ~= m.name or m.location or not plain(m.shape) then p = false end
+    end
+  elseif t == "list" then
+    p = plain(shape.member)
+  elseif t == "map" then
+    p = plain(shape.value)
+  elseif t == "timestamp" then
+    p = shape.timestampFormat == nil or shape.timestampFormat == "unixTimestamp"
+  else
+    p = true
+  end
+  shape.plain = p
+  return p
+end
+
 -- Body values: normalised input -> a JSON-ready tree under wire names.
 local function body_value(shape, v)
+  if plain(shape) then return v end
   local t = shape.type
   if t == "structure" then
     local out = {}
