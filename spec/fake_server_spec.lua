@@ -1230,6 +1230,20 @@ describe("fake Connect server", function()
                                          body = cjson.encode{ Name = " x " } }).status)
     end)
 
+    it("checks patterns in linear time on long hostile strings", function()
+      -- MediaSource is ".*\\\\S.*" up to 533,333 characters: backtracking
+      -- would take hours on 500,000 blanks (the helper gives up after 10 s)
+      local inst_path = "/workspaces/" .. inst .. "/ws-1/media"
+      local r = send1(srv, { method = "POST", path = inst_path,
+        body = cjson.encode{ MediaType = "IMAGE_LOGO_LIGHT_FAVICON", MediaSource = string.rep(" ", 500000) } })
+      assert.are.equal(400, r.status)
+      assert.is_truthy(r.json.Message:find("'mediaSource'", 1, true))
+      -- a string over its max is not also run through its pattern (the
+      -- alias pattern backtracks quadratically)
+      r = create(srv, { InstanceAlias = string.rep("a", 200000) .. "!" })
+      assert.are.equal(400, r.status)
+    end)
+
     it("requires exactly one member of a union", function()
       local resource = "arn:aws:connect:us-east-1:123456789012:instance/x"
       local base = { FileName = "a.txt", FileSizeInBytes = 10, FileUseCaseType = "ATTACHMENT" }

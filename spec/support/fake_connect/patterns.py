@@ -12,6 +12,9 @@ Translation rules (each one exists because of a pattern in the Connect model):
     mapped the same way (every non-ASCII character to its category's
     sentinel) before matching, since `re` has no property classes;
   - an unescaped `$` outside a class is `\\Z` (no trailing-newline slack);
+  - a leading or trailing `.*` of an unanchored pattern is dropped, and so
+    is the `+` of a leading one-character class (same verdict under search
+    semantics, linear time);
   - matching is a search (model patterns are not implicitly anchored), in
     ASCII mode (Java's `\\s`, `\\d`, `\\w` are ASCII).
 Patterns are compiled lazily, once each.
@@ -79,9 +82,45 @@ def normalise(pattern):
     return p
 
 
+def _strip_dot_stars(p):
+    """Under search semantics a leading `.*` (not after `^`) and a trailing
+    `.*` (not before `$`) change no verdict; dropping them keeps patterns
+    such as `.*\\S.*` linear on long blank input."""
+    while p.startswith(".*") and not p.startswith(".*?") and p[2:3] not in ("*", "+", "?", "{"):
+        p = p[2:]
+    while p.endswith(".*") and not p.endswith("\\.*") and len(p) > 2:
+        p = p[:-2]
+    # A leading one-character class repeated with `+` may match once: if
+    # `[X]+R` matches at i with k copies, `[X]R` matches at i + k - 1.
+    if p.startswith("[") and "|" not in p:
+        end = _class_end(p, 0)
+        if end is not None and p[end:end + 1] == "+" and p[end + 1:end + 2] not in ("?", "+"):
+            p = p[:end] + p[end + 1:]
+    return p or ".*"
+
+
+def _class_end(p, i):
+    """Index just past the character class opening at p[i], or None."""
+    j = i + 1
+    if p[j:j + 1] == "^":
+        j += 1
+    if p[j:j + 1] == "]":
+        j += 1
+    while j < len(p):
+        if p[j] == "\\":
+            j += 2
+            continue
+        if p[j] == "[":
+            return None  # nested classes: leave the pattern alone
+        if p[j] == "]":
+            return j + 1
+        j += 1
+    return None
+
+
 def translate(pattern):
     """Returns (python_regex, uses_properties)."""
-    p = normalise(pattern)
+    p = _strip_dot_stars(normalise(pattern))
     out, i, n, in_class, props = [], 0, len(p), False, False
     while i < n:
         ch = p[i]

@@ -80,7 +80,10 @@ def validate(shapes, shape_name, value, path, errors, sensitive=False):
         bounds(len(value), "length")
         if "enum" in shape and value not in shape["enum"]:
             fail("Member must satisfy enum value set: [%s]" % ", ".join(shape["enum"]))
-        if "pattern" in shape and not patterns.matcher(shape["pattern"])(value):
+        # A string already too long is not also run through the pattern:
+        # bounded work for hostile input (Python's re can backtrack).
+        if "pattern" in shape and len(value) <= shape.get("max", len(value)) and \
+                not patterns.matcher(shape["pattern"])(value):
             fail("Member must satisfy regular expression pattern: %s" % shape["pattern"])
         return
 
@@ -90,7 +93,7 @@ def validate(shapes, shape_name, value, path, errors, sensitive=False):
         return
 
     if stype in ("integer", "long"):
-        if not _number(value) or value != int(value) or isinstance(value, float):
+        if not isinstance(value, int) or isinstance(value, bool):
             fail("Member must be an integer")
             return
         bounds(value, "value")
