@@ -442,7 +442,7 @@ describe("web identity", function()
   end)
 
   it("raises InvalidIdentityToken as a CredentialsError, and a missing role ARN before any call", function()
-    write(dir .. "/token", "bad")
+    write(dir .. "/token", "bad-token")
     srv:config{ web_identity_token = "good" }
     local e = cred_error{ getenv = envt{ AWS_WEB_IDENTITY_TOKEN_FILE = dir .. "/token",
       AWS_ROLE_ARN = "arn:aws:iam::1:role/pod", AWS_ENDPOINT_URL_STS = srv.endpoint } }
@@ -622,7 +622,7 @@ describe("the chain", function()
   after_each(function() rmdir(dir) end)
 
   it("takes the first source that answers, in the documented order", function()
-    write(dir .. "/token", "jwt")
+    write(dir .. "/token", "jwt-0")
     write(dir .. "/tool.sh", 'echo \'{"Version":1,"AccessKeyId":"AKIDPROC","SecretAccessKey":"s"}\'\n')
     local role_conf = "[profile r]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = r\n"
       .. "aws_access_key_id = AKIDR\naws_secret_access_key = sr\n"

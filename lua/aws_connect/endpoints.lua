@@ -1,6 +1,8 @@
--- aws_connect.endpoints: resolves the service endpoint URL by evaluating the
--- Connect endpoint rule set (data/connect-endpoint-rule-set-1.json) against
--- the partition data (data/partitions.json), as the AWS SDKs do.
+-- aws_connect.endpoints: resolves the service endpoint URL by evaluating a
+-- service's endpoint rule set against the partition data
+-- (data/partitions.json), as the AWS SDKs do. The rule set is a file name
+-- under the data directory: Connect's (data/connect-endpoint-rule-set-1.json)
+-- unless a caller names another (models/<service>/endpoint-rule-set-1.json).
 --
 -- The data files are read on first use (never at require time), from
 -- `aws_connect/data/` next to this file (installed layout), else from the
@@ -72,23 +74,40 @@ local function load_json(name)
   return doc
 end
 
-local data -- { ruleset, partitions } once loaded
+--- Connect's rule set: the default of data(), evaluate() and resolve().
+M.CONNECT_RULES = "connect-endpoint-rule-set-1.json"
 
-function M.data()
-  if not data then
-    local ruleset = load_json("connect-endpoint-rule-set-1.json")
+local data = {} -- rule-set file -> { ruleset, partitions } once loaded
+local partitions -- the partition list once loaded
+
+local function partition_list()
+  if not partitions then
     local parts = load_json("partitions.json")
-    if type(ruleset.rules) ~= "table" or type(parts.partitions) ~= "table" then
+    if type(parts.partitions) ~= "table" then config_error("endpoint data files have an unexpected shape") end
+    partitions = parts.partitions
+  end
+  return partitions
+end
+
+--- The rule set in file rules (default Connect's) and the partitions.
+function M.data(rules)
+  rules = rules or M.CONNECT_RULES
+  local d = data[rules]
+  if not d then
+    local ruleset = load_json(rules)
+    local parts = partition_list()
+    if type(ruleset.rules) ~= "table" then
       config_error("endpoint data files have an unexpected shape")
     end
-    data = { ruleset = ruleset, partitions = parts.partitions }
+    d = { ruleset = ruleset, partitions = parts }
+    data[rules] = d
   end
-  return data
+  return d
 end
 
 --- Forgets loaded data (after changing data_dir).
 function M.reset()
-  data = nil
+  data, partitions = {}, nil
 end
 
 -- A small regex engine ------------------------------------------------------
@@ -284,7 +303,7 @@ end
 --- dualStackDnsSuffix, supportsFIPS, supportsDualStack, ...): a region
 --- listed by a partition, else the partition whose regex matches, else aws.
 function M.partition(region)
-  local parts = M.data().partitions
+  local parts = partition_list()
   for _, p in ipairs(parts) do
     local r = p.regions and p.regions[region]
     if r then
@@ -414,13 +433,24 @@ local function conditions_hold(conds, scope)
   return true
 end
 
+-- An endpoint's properties and headers: templates and expressions
+-- evaluated at any depth ("signingRegion": "{Region}").
+local function eval_tree(v, scope)
+  if type(v) ~= "table" then return eval(v, scope) end
+  if v.fn or v.ref then return eval(v, scope) end
+  local out = {}
+  for k, x in pairs(v) do out[k] = eval_tree(x, scope) end
+  return out
+end
+
 local function evaluate_rules(rules, scope)
   for _, rule in ipairs(rules) do
     local s = copy(scope)
     if conditions_hold(rule.conditions, s) then
       if rule.type == "endpoint" then
         local ep = rule.endpoint
-        return { url = eval(ep.url, s), headers = ep.headers, properties = ep.properties }
+        return { url = eval(ep.url, s), headers = ep.headers and eval_tree(ep.headers, s),
+                 properties = ep.properties and eval_tree(ep.properties, s) }
       elseif rule.type == "error" then
         return nil, eval(rule.error, s)
       elseif rule.type == "tree" then
@@ -433,10 +463,12 @@ local function evaluate_rules(rules, scope)
   return nil
 end
 
---- Evaluates the rule set. params: { Region, UseFIPS, UseDualStack,
---- Endpoint }. Returns { url = ... } or nil and the rule set's message.
-function M.evaluate(params)
-  local d = M.data()
+--- Evaluates the rule set in file rules (default Connect's). params: {
+--- Region, UseFIPS, UseDualStack, Endpoint, and any other parameter of that
+--- rule set }. Returns { url, headers, properties } or nil and the rule
+--- set's message.
+function M.evaluate(params, rules)
+  local d = M.data(rules)
   local scope = {}
   for name, spec in pairs(d.ruleset.parameters or {}) do
     local v = params[name]
@@ -451,16 +483,26 @@ function M.evaluate(params)
   return r, err
 end
 
---- Resolves the endpoint URL or raises ConfigError with the rule set's
---- message. opts: { region, use_fips, use_dualstack, endpoint }.
-function M.resolve(opts)
+--- Resolves the endpoint or raises ConfigError with the rule set's
+--- message. opts: { region, use_fips, use_dualstack, endpoint, rules (the
+--- rule-set file, default Connect's), params (further rule parameters,
+--- e.g. { UseGlobalEndpoint = false }) }. Returns { url, headers,
+--- properties }.
+function M.resolve_endpoint(opts)
   if type(opts) == "string" then opts = { region = opts } end
-  local r, err = M.evaluate{
+  local params = {
     Region = opts.region, UseFIPS = opts.use_fips or false,
     UseDualStack = opts.use_dualstack or false, Endpoint = opts.endpoint,
   }
+  for k, v in pairs(opts.params or {}) do params[k] = v end
+  local r, err = M.evaluate(params, opts.rules)
   if not r then config_error(err, { field = "endpoint" }) end
-  return r.url
+  return r
+end
+
+--- Resolves the endpoint URL (resolve_endpoint's url).
+function M.resolve(opts)
+  return M.resolve_endpoint(opts).url
 end
 
 return M

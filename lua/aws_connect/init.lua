@@ -120,6 +120,10 @@ function M.new(opts)
     new_transport = function() return transport.new_for(p) end,
     log = function(level, msg) call.log(p, level, msg) end,
     yield = transport.yield,
+    -- providers call STS through the same pipeline (aws_connect.services)
+    service_call = function(id, operation, params, o)
+      return require("aws_connect.services").call(p, id, operation, params, o)
+    end,
   })
   private[self] = p
   if not p.verify_tls then

@@ -109,6 +109,7 @@ local function legacy_retryable(err)
   if err.kind == "timeout" then return true end
   if err.kind == "response" then return err.transient == true end
   if err.kind == "service" then
+    if err.modeled_retryable then return true end  -- a protocol's per-service special case
     if err.status and M.LEGACY_STATUS[err.status] then return true end
     return err.status == 400 and M.LEGACY_THROTTLING[err.code] == true
   end
@@ -122,7 +123,7 @@ function Policy:retryable(err)
   if err.kind == "timeout" then return true end
   if err.kind == "response" then return err.transient == true end  -- cut short or not HTTP
   if err.kind == "service" then
-    if M.THROTTLING[err.code] or M.TRANSIENT[err.code] then return true end
+    if M.THROTTLING[err.code] or M.TRANSIENT[err.code] or err.modeled_retryable then return true end
     if err.status and M.RETRY_STATUS[err.status] then return true end
   end
   return false
