@@ -98,7 +98,11 @@ setmetatable(M, { __index = function(t, code)
   if type(code) ~= "string" or not code:find("^%u%w*$") then return nil end
   local model = require("aws_connect.model")
   for _, id in ipairs(SERVICES) do
-    if model.service(id).error_chunks[code] then
+    local svc = model.service(id)
+    -- query services (STS) answer with the shape's error code, which may
+    -- differ from its name (IDPCommunicationError)
+    if svc.error_chunks[code] or (svc.metadata.protocol == "query"
+        and require("aws_connect.protocol.query").code_names(svc)[code]) then
       local c = setmetatable({ code = code, kind = "service" }, Class)
       rawset(t, code, c)
       return c

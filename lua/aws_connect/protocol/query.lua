@@ -317,7 +317,9 @@ local function resolvable(svc, def)
   return true
 end
 
-local function shape_of_code(svc, code)
+--- The codes a query service answers with: wire code (and shape name) ->
+--- error shape name.
+function M.code_names(svc)
   local map = code_names[svc]
   if not map then
     map = {}
@@ -330,7 +332,11 @@ local function shape_of_code(svc, code)
     end
     code_names[svc] = map
   end
-  local name = map[code]
+  return map
+end
+
+local function shape_of_code(svc, code)
+  local name = M.code_names(svc)[code]
   if not name then return nil end
   local def = definition(svc, name)
   if not def or not resolvable(svc, def) then return nil end
