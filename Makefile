@@ -187,13 +187,8 @@ install: build
 	install -d $(DESTDIR)$(INST_LIBDIR)/aws_connect
 	install -m 755 $(SO) $(DESTDIR)$(INST_LIBDIR)/aws_connect/core.so
 	install -m 755 $(CURL_SO) $(DESTDIR)$(INST_LIBDIR)/aws_connect/curl.so
-	cd lua && find . -name '*.lua' -type f | sed 's|^\./||' | while read -r f; do \
-	  install -d "$(DESTDIR)$(INST_LUADIR)/$$(dirname "$$f")" && install -m 644 "$$f" "$(DESTDIR)$(INST_LUADIR)/$$f" || exit 1; \
-	done
-	cd data && find . -type f | sed 's|^\./||' | while read -r f; do \
-	  install -d "$(DESTDIR)$(INST_LUADIR)/aws_connect/data/$$(dirname "$$f")" && \
-	  install -m 644 "$$f" "$(DESTDIR)$(INST_LUADIR)/aws_connect/data/$$f" || exit 1; \
-	done
+	sh tools/install-tree.sh lua "$(abspath $(DESTDIR)$(INST_LUADIR))" '*.lua'
+	sh tools/install-tree.sh data "$(abspath $(DESTDIR)$(INST_LUADIR))/aws_connect/data"
 	sh tools/gen-bin.sh '$(LUA_BIN)' '$(INST_LUADIR)' '$(INST_LIBDIR)' $(BUILD)/bin/aws-connect
 	install -d $(DESTDIR)$(INST_BINDIR)
 	install -m 755 $(BUILD)/bin/aws-connect $(DESTDIR)$(INST_BINDIR)/aws-connect
