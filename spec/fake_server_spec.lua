@@ -305,19 +305,33 @@ finally:
 print(json.dumps({"listening": line.startswith(b"LISTENING "), "seconds": seconds}))
 ]==]
 
--- WIRE_PY SUPPORT_DIR: the querystring/header decoder on types the model
--- does not use in those places yet.
+-- WIRE_PY SUPPORT_DIR: the querystring/header decoder, header-bound output
+-- members and "?" requestUri templates, on a toy model (the Connect model
+-- has no boolean or timestamp querystring member, no header-bound output
+-- and no "?" template yet).
 local WIRE_PY = [==[
 import sys, json
 sys.path.insert(0, sys.argv[1])
-from fake_connect import wire
-shapes = {"B": {"type": "boolean"}, "T": {"type": "timestamp"}, "I": {"type": "integer"}}
+from fake_connect import wire, model
+shapes = {"B": {"type": "boolean"}, "T": {"type": "timestamp"}, "I": {"type": "integer"},
+          "S": {"type": "string"},
+          "Out": {"type": "structure", "members": {
+              "Flag": {"shape": "B", "location": "header", "locationName": "x-amz-flag"},
+              "When": {"shape": "T", "location": "header", "locationName": "x-amz-when"},
+              "Name": {"shape": "S", "locationName": "name"}}}}
 q = lambda s, t: wire.scalar_from_text(shapes, s, t, "querystring")
 h = lambda s, t: wire.scalar_from_text(shapes, s, t, "header")
-print(json.dumps([q("B", "true"), q("B", "false"), q("B", "yes"),
-                  q("T", "2023-11-14T22:13:20Z"), q("T", "2023-11-14T22:13:20.5Z"),
-                  h("T", "Tue, 14 Nov 2023 22:13:20 GMT"), h("T", "soon"),
-                  q("I", "42"), q("I", "4x2")]))
+headers, body = wire.serialize_output(shapes, "Out", {"Flag": True, "When": 1700000000, "Name": "n"})
+route = model.Route("GetReport", "/things/{Id}?type=report")
+print(json.dumps({
+    "decoded": [q("B", "true"), q("B", "false"), q("B", "yes"),
+                q("T", "2023-11-14T22:13:20Z"), q("T", "2023-11-14T22:13:20.5Z"),
+                h("T", "Tue, 14 Nov 2023 22:13:20 GMT"), h("T", "soon"),
+                q("I", "42"), q("I", "4x2")],
+    "headers": headers, "body": body.decode(),
+    "route": [route.match(["things", "a%2Fb"], [("type", "report")]),
+              route.match(["things", "a"], [("type", "other")]),
+              route.match(["things", "a"], [])]}))
 ]==]
 
 local support_dir = fake.script:match("^(.*)/[^/]*$") or "."
@@ -1182,7 +1196,17 @@ describe("fake Connect server", function()
       -- the decoder itself is checked
       local rep = run_py(WIRE_PY, { support_dir })
       assert.are.same({ true, false, "yes", 1700000000, 1700000000.5, 1700000000, "soon",
-                        42, "4x2" }, rep)
+                        42, "4x2" }, rep.decoded)
+    end)
+
+    it("sends header-bound output members as headers; routes '?' requestUri templates", function()
+      local rep = run_py(WIRE_PY, { support_dir })
+      assert.are.same({ { "x-amz-flag", "true" }, { "x-amz-when", "Tue, 14 Nov 2023 22:13:20 GMT" } },
+                      rep.headers)
+      assert.are.equal('{"name":"n"}', rep.body)
+      assert.are.same({ Id = "a/b" }, rep.route[1])
+      assert.are.equal(cjson.null, rep.route[2]) -- null: no match
+      assert.are.equal(cjson.null, rep.route[3])
     end)
   end)
 
