@@ -77,11 +77,12 @@ end
 ---   config_profiles = { name -> keys },       -- config file ([default], [profile x])
 ---   credentials_profiles = { name -> keys },  -- credentials file ([x])
 ---   services = { name -> { service -> keys } }, -- [services x] in the config file
+---   sso_sessions = { name -> keys },          -- [sso-session x] in the config file
 ---   profiles = { name -> keys } }             -- both, credentials file winning
 --- A file that does not exist counts as empty.
 function M.load_files(getenv)
   local files = {
-    config_profiles = {}, credentials_profiles = {}, services = {}, profiles = {},
+    config_profiles = {}, credentials_profiles = {}, services = {}, profiles = {}, sso_sessions = {},
   }
   local cpath = nonempty(getenv("AWS_CONFIG_FILE")) or "~/.aws/config"
   local kpath = nonempty(getenv("AWS_SHARED_CREDENTIALS_FILE")) or "~/.aws/credentials"
@@ -121,6 +122,12 @@ function M.load_files(getenv)
         if parts and #parts == 2 then
           files.services[parts[2]] = files.services[parts[2]] or {}
           merge_into(files.services[parts[2]], values)
+        end
+      elseif sname:find("^sso%-session[%s\"']") then
+        local parts = ini.split_header(sname)
+        if parts and #parts == 2 and parts[1] == "sso-session" then
+          files.sso_sessions[parts[2]] = files.sso_sessions[parts[2]] or {}
+          merge_into(files.sso_sessions[parts[2]], values)
         end
       end
       if name then
@@ -190,7 +197,9 @@ end
 -- Region ------------------------------------------------------------------------
 
 --- Region: explicit -> AWS_REGION -> AWS_DEFAULT_REGION -> profile.
---- A "fips-" prefix or "-fips" suffix is removed and turns FIPS on.
+--- FIPS pseudo-regions turn FIPS on, as the JavaScript SDK reads them:
+--- "fips-aws-global" and "aws-fips" are us-east-1; otherwise a "fips-"
+--- (or "fips-dkr-", "fips-prod-") prefix or a "-fips" suffix is removed.
 --- Returns region, fips (boolean), source.
 function M.region(opts, getenv, profile, profile_name)
   local r = opts.region
@@ -206,7 +215,13 @@ function M.region(opts, getenv, profile, profile_name)
   end
   check_text(source, r)
   local fips = false
-  local stripped = r:match("^fips%-(.+)$") or r:match("^(.+)%-fips$")
+  local stripped
+  if r == "fips-aws-global" or r == "aws-fips" then
+    stripped = "us-east-1"
+  else
+    stripped = r:match("^fips%-dkr%-(.+)$") or r:match("^fips%-prod%-(.+)$") or r:match("^fips%-(.+)$")
+      or r:match("^(.+)%-fips$")
+  end
   if stripped then r, fips = stripped, true end
   if not r:find("^[a-z0-9][a-z0-9%-]*$") or #r > 63 then
     config_error(("invalid region %q (from %s)"):format(r, source), "region")
@@ -239,12 +254,14 @@ end
 --- after the explicit option: AWS_ENDPOINT_URL_<ENV_ID>, AWS_ENDPOINT_URL,
 --- the profile's [services x] section (`<key> =` / `endpoint_url =`), the
 --- profile's endpoint_url. AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (or the
---- profile's ignore_configured_endpoint_urls) turns them all off.
+--- profile's ignore_configured_endpoint_urls) turns them all off;
+--- `ignore` (the new{} option, a boolean) wins over both when given.
 --- Returns url, source or nil.
-function M.configured_endpoint(getenv, files, profile, profile_name, key, env_id)
-  local ign = nonempty(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+function M.configured_endpoint(getenv, files, profile, profile_name, key, env_id, ignore)
+  if ignore == true then return nil end
+  local ign = ignore == nil and nonempty(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) or nil
   local ign_source = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
-  if not ign then
+  if not ign and ignore == nil then
     ign, ign_source = M.profile_value(profile, "ignore_configured_endpoint_urls"), "ignore_configured_endpoint_urls"
   end
   if ign and M.parse_bool(ign, ign_source) then return nil end
@@ -459,11 +476,13 @@ function M.resolve(opts)
   cfg.use_dualstack = M.boolean_setting(opts, getenv, "use_dualstack", "AWS_USE_DUALSTACK_ENDPOINT", profile,
     "use_dualstack_endpoint", false)
 
+  cfg.ignore_configured_endpoint_urls = M.boolean_opt(opts, "ignore_configured_endpoint_urls", nil)
   local custom, source
   if opts.endpoint ~= nil then
     custom, source = check_text("endpoint", opts.endpoint), "endpoint option"
   else
-    custom, source = M.configured_endpoint(getenv, files, profile, pname, "connect", "CONNECT")
+    custom, source = M.configured_endpoint(getenv, files, profile, pname, "connect", "CONNECT",
+      cfg.ignore_configured_endpoint_urls)
   end
   if custom then check_text(source, custom) end
   local ok, url = pcall(require("aws_connect.endpoints").resolve, {
@@ -510,6 +529,17 @@ function M.resolve(opts)
   cfg.retry_mode = retry_mode
   cfg.max_attempts = M.integer_setting(opts, getenv, "max_attempts", "AWS_MAX_ATTEMPTS",
     require("aws_connect.retry").DEFAULT_ATTEMPTS[retry_mode], 1, 100, profile, "max_attempts")
+  -- credential settings (providers read them; README "Credentials")
+  local sre, sre_source = string_setting({}, getenv, "sts_regional_endpoints", "AWS_STS_REGIONAL_ENDPOINTS", profile,
+    "sts_regional_endpoints")
+  if sre and sre ~= "legacy" and sre ~= "regional" then
+    config_error(("%s must be \"legacy\" or \"regional\", got %q"):format(sre_source, sre), "sts_regional_endpoints")
+  end
+  cfg.sts_regional_endpoints = sre or "regional"
+  cfg.credential_cache = M.boolean_opt(opts, "credential_cache", true)
+  if opts.mfa_code ~= nil and type(opts.mfa_code) ~= "function" then
+    config_error("mfa_code must be a function, got " .. type(opts.mfa_code), "mfa_code")
+  end
   return cfg
 end
 

@@ -10,10 +10,11 @@
 -- credential_process) raises at once, as botocore does. Secrets never
 -- appear in messages.
 --
--- Chain (README "Configuration"): the credentials option, then
--- environment -> assume-role -> web identity -> (SSO: not supported yet, a
--- CredentialsError) -> shared credentials file -> credential_process ->
--- config file -> container -> instance metadata.
+-- Chain (README "Credentials"): the credentials option, then
+-- environment -> assume-role -> web identity -> SSO (IAM Identity Center)
+-- -> shared credentials file -> (login_session: not supported yet, a
+-- CredentialsError) -> credential_process -> config file -> container ->
+-- instance metadata.
 --
 -- Credentials that are already expired after a refresh (a credentials
 -- option or AWS_CREDENTIAL_EXPIRATION in the past, a credential_process
@@ -87,9 +88,10 @@ M.chain = {
   { name = "environment", fetch = lazy("aws_connect.providers.env", "fetch") },
   { name = "assume-role", fetch = lazy("aws_connect.providers.profile", "assume_role") },
   { name = "web identity", fetch = lazy("aws_connect.providers.profile", "web_identity") },
-  -- not supported yet: raises for an SSO / login_session profile instead of skipping it
   { name = "sso", fetch = lazy("aws_connect.providers.sso", "fetch") },
   { name = "shared credentials file", fetch = lazy("aws_connect.providers.profile", "shared_file") },
+  -- not supported yet: raises for a login_session profile instead of skipping it
+  { name = "login", fetch = lazy("aws_connect.providers.sso", "login") },
   { name = "credential_process", fetch = lazy("aws_connect.providers.process", "fetch") },
   { name = "config file", fetch = lazy("aws_connect.providers.profile", "config_file") },
   { name = "container", fetch = lazy("aws_connect.providers.container", "fetch") },

@@ -31,6 +31,7 @@ local OPTIONS = {
   "region", "profile", "credentials", "endpoint", "use_fips", "use_dualstack",
   "connect_timeout", "timeout", "max_attempts", "retry_mode", "verify_tls", "ca_file",
   "proxy", "transport", "app_id", "logger", "sleep", "clock", "random", "getenv", "max_body",
+  "mfa_code", "credential_cache", "ignore_configured_endpoint_urls",
 }
 local KNOWN_OPTION = {}
 for _, k in ipairs(OPTIONS) do KNOWN_OPTION[k] = true end

@@ -8,7 +8,12 @@
 --                 gives its keys through web identity, the credentials
 --                 file, credential_process or the config file; one with
 --                 only role_arn is assumed in turn (chains are followed,
---                 loops are an error).
+--                 loops are an error). mfa_serial: the code comes from the
+--                 mfa_code option (a function). The result is shared with
+--                 other processes through the AWS CLI's cache
+--                 (~/.aws/cli/cache, aws_connect.credential_cache; read
+--                 before the source credentials are resolved) unless the
+--                 credential_cache option is false.
 --   web_identity  AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+
 --                 AWS_ROLE_SESSION_NAME; not when the profile was chosen
 --                 in code), else the profile's
@@ -22,6 +27,7 @@
 
 local util = require("aws_connect.providers.util")
 local sts = require("aws_connect.providers.sts")
+local cache = require("aws_connect.credential_cache")
 
 local M = {}
 
@@ -144,6 +150,7 @@ local function source_profile(ctx, src, parent, visited)
     local tried = {}
     local providers = {
       function() return web_identity_for(ctx, src, false) end,
+      function() return require("aws_connect.providers.sso").for_profile(ctx, src) end,
       function() return shared_file_for(ctx, src) end,
       function() return require("aws_connect.providers.process").for_profile(ctx, src) end,
       function() return config_file_for(ctx, src) end,
@@ -161,6 +168,51 @@ local function source_profile(ctx, src, parent, visited)
   return assume_role_for(ctx, src, visited)
 end
 
+-- The cross-process cache folder and key for AssumeRole arguments, or nil
+-- when it is off. The key hashes the arguments as the AWS CLI does: the
+-- session name only when the user chose it.
+local function cache_slot(ctx, args, named_session)
+  local cfg, opts = ctx.cfg or {}, ctx.opts or {}
+  if cfg.credential_cache == false or opts.credential_cache == false then return nil end
+  local dir = cache.dir(ctx.getenv)
+  if not dir then return nil end
+  local k = {}
+  for key, v in pairs(args) do k[key] = v end
+  if not named_session then k.RoleSessionName = nil end
+  local key = cache.key_assume_role(k)
+  if not key then return nil end
+  return dir, key
+end
+
+-- The mfa_code option, or a CredentialsError (before anything is resolved).
+local function mfa_function(ctx, name, what)
+  local f = ctx.opts and ctx.opts.mfa_code
+  if type(f) ~= "function" then
+    util.cred_error(what .. ": mfa_serial is set, so AssumeRole needs an MFA code; pass "
+      .. "new{ mfa_code = function(serial, profile) return code end } (the aws-connect command asks on a terminal)",
+      { profile = name })
+  end
+  return f
+end
+
+-- The MFA code for mfa_serial from the mfa_code option.
+local function mfa_code(ctx, name, serial, what)
+  local f = mfa_function(ctx, name, what)
+  local ok, code = pcall(f, serial, name)
+  if not ok then
+    if require("aws_connect.errors").is_error(code) then error(code, 0) end
+    util.cred_error(what .. ": the mfa_code function failed: " .. util.printable(code, 200), { profile = name })
+  end
+  if type(code) ~= "string" then
+    util.cred_error(what .. ": the mfa_code function must return the code as a string, got " .. type(code),
+      { profile = name })
+  end
+  local first = code:find("%S")
+  code = first and code:match("^.*%S", first) or ""   -- linear trim
+  if code == "" then util.cred_error(what .. ": the mfa_code function returned an empty code", { profile = name }) end
+  return code
+end
+
 assume_role_for = function(ctx, name, visited)
   local prof = ctx.files.profiles[name] or {}
   local what = ("assume-role (profile %q)"):format(name)
@@ -170,22 +222,35 @@ assume_role_for = function(ctx, name, visited)
   if not src and not csrc then
     util.cred_error(what .. ": role_arn needs source_profile or credential_source")
   end
-  if util.pv(prof, "mfa_serial") then
-    util.cred_error(what .. ": mfa_serial needs an MFA code prompt, which this library does not do; "
-      .. "use temporary credentials (aws sts get-session-token) instead")
+  local serial = util.pv(prof, "mfa_serial")
+  local session = util.pv(prof, "role_session_name")
+  local args = {
+    RoleArn = role_arn, RoleSessionName = session or sts.session_name(ctx),
+    ExternalId = util.pv(prof, "external_id"), SerialNumber = serial, DurationSeconds = duration(prof, what),
+  }
+  local dir, key = cache_slot(ctx, args, session ~= nil)
+  if dir then
+    local c = cache.load(dir, key, ctx.clock(), { log = ctx.log })
+    if c then
+      if ctx.log then ctx.log("debug", what .. ": credentials from the AWS CLI cache") end
+      return c
+    end
   end
+  if serial then mfa_function(ctx, name, what) end   -- before the source is resolved
   local source_creds
   if csrc then
     source_creds = credential_source(ctx, csrc, name)
   else
     source_creds = source_profile(ctx, src, name, visited)
   end
-  return sts.assume_role(ctx, source_creds, {
-    role_arn = role_arn,
-    role_session_name = util.pv(prof, "role_session_name") or sts.session_name(ctx),
-    external_id = util.pv(prof, "external_id"),
-    duration_seconds = duration(prof, what),
-  }, what)
+  if serial then args.TokenCode = mfa_code(ctx, name, serial, what) end
+  local c = sts.call(ctx, "AssumeRole", args, source_creds, what)
+  if dir then
+    local resp = cache.assume_role_response(c)
+    resp.Credentials.AccountId = c.account_id
+    cache.store(dir, key, resp, { log = ctx.log })
+  end
+  return c
 end
 
 function M.assume_role(ctx)

@@ -1,0 +1,279 @@
+#!/usr/bin/python3
+"""Local stand-in for IAM Identity Center: the SSO portal and SSO-OIDC.
+
+One HTTP server on 127.0.0.1 (standard library only) plays both, told apart
+by method and path, as the real services answer (rest-json):
+
+  SSO portal   GET  /federation/credentials?role_name=R&account_id=A
+               header x-amz-sso_bearer_token; unsigned (an Authorization
+               header is refused). Answers {"roleCredentials": {accessKeyId,
+               secretAccessKey, sessionToken, expiration (epoch ms)}}, or
+               401 UnauthorizedException for a token it does not know,
+               404 ResourceNotFoundException for another account/role.
+  SSO-OIDC     POST /token  JSON {clientId, clientSecret, grantType,
+               refreshToken}; unsigned. grantType refresh_token with a known
+               refresh token and the registered client gives a new access
+               token (accepted by the portal from then on), expiresIn and,
+               when rotate_refresh is on, a new refresh token.
+
+Every issued value is unique and counts up: AccessKeyId "<key_prefix><n>",
+secret "sso-secret-<n>", token "sso-session-<n>"; access tokens
+"sso-access-<m>", refresh tokens "refresh-<m>".
+
+Control API (JSON, unsigned):
+  POST /_fake/config   merge settings (see DEFAULTS below)
+  GET  /_fake/config
+  POST /_fake/script   {"channel": "portal" | "oidc", "responses": [{status,
+                       body, headers: {..}, delay}]}: queued answers, one per
+                       request, before the default behaviour
+  GET  /_fake/requests every request seen (method, path, channel, query,
+                       headers as [[name, value]], body, json)
+  POST /_fake/reset    forget requests, scripts and counters; defaults back
+
+Flags: --host (127.0.0.1), --port (0 = the OS picks), --parent-pid (exit when
+that process is gone), --verbose. Prints "LISTENING <port>" when ready.
+"""
+
+import argparse
+import copy
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULTS = {
+    "account_id": "111122223333",
+    "role_name": "SampleRole",
+    "access_tokens": ["sso-access-0"],   # bearer tokens the portal accepts
+    "key_prefix": "ASIASSO",
+    "creds_ttl": 3600,                   # seconds from now, unless expiration_ms
+    "expiration_ms": None,               # fixed roleCredentials.expiration
+    "client_id": "client-1",
+    "client_secret": "client-secret-1",
+    "refresh_tokens": ["refresh-0"],     # refresh tokens CreateToken accepts
+    "token_ttl": 28800,                  # expiresIn of a new access token
+    "rotate_refresh": True,              # answer a new refresh token
+    "portal_delay": 0,                   # seconds before each portal answer
+}
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.config = copy.deepcopy(DEFAULTS)
+        self.requests = []
+        self.scripts = {}
+        self.creds = 0
+        self.tokens = 0
+
+    def pop_script(self, channel):
+        with self.lock:
+            q = self.scripts.get(channel)
+            if q:
+                return q.pop(0)
+        return None
+
+
+STATE = State()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeSSO/1.0"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake_sso: " + (fmt % args) + "\n")
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def send(self, status, body, ctype="application/json", headers=None):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", "req-sso-%d" % len(STATE.requests))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_json(self, status, doc, headers=None):
+        self.send(status, json.dumps(doc), "application/json", headers)
+
+    def error(self, status, code, doc):
+        self.send_json(status, doc, {"x-amzn-ErrorType": code + ":http://internal.amazon.com/fake/"})
+
+    def record(self, channel, body, **extra):
+        entry = {
+            "method": self.command, "path": self.path, "channel": channel,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body": body.decode("utf-8", "replace"),
+        }
+        entry.update(extra)
+        with STATE.lock:
+            STATE.requests.append(entry)
+        return entry
+
+    def scripted(self, channel):
+        item = STATE.pop_script(channel)
+        if item is None:
+            return False
+        if item.get("delay"):
+            time.sleep(float(item["delay"]))
+        self.send(int(item.get("status", 200)), item.get("body", ""),
+                  item.get("content_type", "application/json"), item.get("headers"))
+        return True
+
+    def signed(self):
+        return any(n.lower() == "authorization" for n in self.headers.keys())
+
+    # control -------------------------------------------------------------------
+    def control(self, body):
+        path = self.path.split("?")[0]
+        if path == "/_fake/reset" and self.command == "POST":
+            with STATE.lock:
+                STATE.reset()
+            return self.send_json(200, {"ok": True})
+        if path == "/_fake/config":
+            if self.command == "POST":
+                try:
+                    doc = json.loads(body or b"{}")
+                except ValueError:
+                    return self.send_json(400, {"message": "bad JSON"})
+                with STATE.lock:
+                    STATE.config.update(doc)
+            return self.send_json(200, STATE.config)
+        if path == "/_fake/script" and self.command == "POST":
+            doc = json.loads(body or b"{}")
+            responses = doc.get("responses") or []
+            if isinstance(responses, dict):
+                responses = []
+            with STATE.lock:
+                STATE.scripts.setdefault(doc.get("channel"), []).extend(responses)
+            return self.send_json(200, {"ok": True})
+        if path == "/_fake/requests":
+            with STATE.lock:
+                return self.send_json(200, list(STATE.requests))
+        return self.send_json(404, {"message": "unknown control path"})
+
+    # the portal ------------------------------------------------------------------
+    def portal(self, body):
+        cfg = STATE.config
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query, keep_blank_values=True))
+        token = self.headers.get("x-amz-sso_bearer_token")
+        self.record("portal", body, query=query, token=token, signed=self.signed(), time=time.time())
+        if cfg["portal_delay"]:
+            time.sleep(float(cfg["portal_delay"]))
+        if self.scripted("portal"):
+            return
+        if self.signed():
+            return self.error(400, "InvalidRequestException", {"message": "GetRoleCredentials is unsigned"})
+        if not query.get("role_name") or not query.get("account_id"):
+            return self.error(400, "InvalidRequestException", {"message": "role_name and account_id are required"})
+        if not token or token not in cfg["access_tokens"]:
+            return self.error(401, "UnauthorizedException", {"message": "Session token not found or invalid"})
+        if query["account_id"] != cfg["account_id"] or query["role_name"] != cfg["role_name"]:
+            return self.error(404, "ResourceNotFoundException", {"message": "Could not find role"})
+        with STATE.lock:
+            STATE.creds += 1
+            n = STATE.creds
+        exp = cfg["expiration_ms"]
+        if exp is None:
+            exp = int((time.time() + cfg["creds_ttl"]) * 1000)
+        return self.send_json(200, {"roleCredentials": {
+            "accessKeyId": "%s%04d" % (cfg["key_prefix"], n),
+            "secretAccessKey": "sso-secret-%d" % n,
+            "sessionToken": "sso-session-%d" % n,
+            "expiration": exp,
+        }})
+
+    # SSO-OIDC -------------------------------------------------------------------
+    def oidc(self, body):
+        cfg = STATE.config
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            doc = None
+        self.record("oidc", body, json=doc, signed=self.signed())
+        if self.scripted("oidc"):
+            return
+        if not isinstance(doc, dict) or self.signed():
+            return self.error(400, "InvalidRequestException",
+                              {"error": "invalid_request", "error_description": "bad request"})
+        if doc.get("clientId") != cfg["client_id"] or doc.get("clientSecret") != cfg["client_secret"]:
+            return self.error(401, "InvalidClientException",
+                              {"error": "invalid_client", "error_description": "unknown client"})
+        if doc.get("grantType") != "refresh_token":
+            return self.error(400, "UnsupportedGrantTypeException",
+                              {"error": "unsupported_grant_type", "error_description": "refresh_token only"})
+        if doc.get("refreshToken") not in cfg["refresh_tokens"]:
+            return self.error(400, "InvalidGrantException",
+                              {"error": "invalid_grant", "error_description": "refresh token rejected"})
+        with STATE.lock:
+            STATE.tokens += 1
+            m = STATE.tokens
+            access = "sso-access-%d" % m
+            cfg["access_tokens"].append(access)
+            answer = {"accessToken": access, "tokenType": "Bearer", "expiresIn": cfg["token_ttl"]}
+            if cfg["rotate_refresh"]:
+                answer["refreshToken"] = "refresh-%d" % m
+                cfg["refresh_tokens"].append(answer["refreshToken"])
+        return self.send_json(200, answer)
+
+    def dispatch(self):
+        body = self.body()
+        path = self.path.split("?")[0]
+        if path.startswith("/_fake/"):
+            return self.control(body)
+        if path == "/federation/credentials" and self.command == "GET":
+            return self.portal(body)
+        if path == "/token" and self.command == "POST":
+            return self.oidc(body)
+        self.record("other", body)
+        return self.send_json(404, {"message": "no such route"})
+
+    do_GET = do_PUT = do_POST = do_DELETE = dispatch
+
+
+def watch_parent(pid):
+    while True:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Local stand-in for the SSO portal and SSO-OIDC")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--parent-pid", type=int)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        sys.exit("fake_sso: listens on loopback only")
+    srv = ThreadingHTTPServer((args.host, args.port), Handler)
+    srv.daemon_threads = True
+    srv.verbose = args.verbose
+    if args.parent_pid:
+        threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
+    print("LISTENING %d" % srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
