@@ -50,8 +50,9 @@ end
 
 --- The endpoint of service id. where: { getenv, files, profile_name,
 --- region, use_fips, use_dualstack, ignore_configured_endpoint_urls,
---- sts_regional_endpoints } (a client's resolved settings have them all). Returns { url, source, ep (config.parse_endpoint's table),
---- region (to sign for), signing_name }.
+--- sts_regional_endpoints } (a client's resolved settings have them all).
+--- Returns { url, source, ep (config.parse_endpoint's table), region (to
+--- sign for), signing_name }.
 function M.endpoint(id, where)
   local def = service(id)
   local getenv = where.getenv or function() return nil end
@@ -133,18 +134,31 @@ function M.call(p, id, operation, params, opts)
   end
   local cfg = p.cfg or {}
   local getenv = cfg.getenv or p.getenv or function() return nil end
-  local e = M.endpoint(id, {
-    getenv = getenv, files = cfg.files, profile_name = cfg.profile_name,
-    region = opts.region or cfg.region, use_fips = cfg.use_fips, use_dualstack = cfg.use_dualstack,
-    ignore_configured_endpoint_urls = cfg.ignore_configured_endpoint_urls,
-    sts_regional_endpoints = cfg.sts_regional_endpoints,
-  })
+  -- resolved once per client and region, as Connect's is in new()
+  local region = opts.region or cfg.region
+  local eps = p.service_endpoints
+  if not eps then
+    eps = {}
+    p.service_endpoints = eps
+  end
+  local ekey = id .. "\0" .. tostring(region)
+  local e = eps[ekey]
+  if not e then
+    e = M.endpoint(id, {
+      getenv = getenv, files = cfg.files, profile_name = cfg.profile_name,
+      region = region, use_fips = cfg.use_fips, use_dualstack = cfg.use_dualstack,
+      ignore_configured_endpoint_urls = cfg.ignore_configured_endpoint_urls,
+      sts_regional_endpoints = cfg.sts_regional_endpoints,
+    })
+    e.proxy = config.proxy_for(getenv, e.ep.url, cfg.proxy_option)
+    eps[ekey] = e
+  end
   local ctx = call.context(svc, e.ep, e.region, { unsigned = opts.unsigned, signing_name = e.signing_name })
   local sp = {
     cfg = cfg, policy = policy_of(p, id), user_agent = p.user_agent, logger = p.logger, sleep = p.sleep,
     clock = p.clock, clock_offset = p.clock_offset or 0, transport_opt = p.transport_opt,
     connect_timeout = p.connect_timeout, timeout = p.timeout, verify_tls = p.verify_tls, ca_file = p.ca_file,
-    proxy = config.proxy_for(getenv, e.ep.url, cfg.proxy_option),
+    proxy = e.proxy,
     max_body = math.min(p.max_body or M.MAX_BODY, M.MAX_BODY),
     resolver = { get = function() return creds end },
     extra_secrets = opts.secrets,
