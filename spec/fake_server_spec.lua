@@ -1104,10 +1104,10 @@ describe("fake Connect server", function()
       assert.is_true(times[math.floor(#times / 2)] < 0.005, "median " .. times[math.floor(#times / 2)])
     end)
 
-    it("starts in well under a second (generous bound: 2 s)", function()
+    it("starts in well under a second (generous bound: 3 s)", function()
       local rep = run_py(STARTUP_PY, { fake.script })
       assert.is_true(rep.listening)
-      assert.is_true(rep.seconds < 2, "start-up took " .. rep.seconds .. " s")
+      assert.is_true(rep.seconds < 3, "start-up took " .. rep.seconds .. " s")
     end)
   end)
 
