@@ -418,8 +418,15 @@ local function exchange(self, req, u, head, deadline, fresh_only)
   else
     self.stats.connects = self.stats.connects + 1
     if u.tls then
-      local sess
-      sess, err = sock:sslhandshake(nil, u.server_name, verify)
+      -- lua-resty-core can raise (an assert after a failed verification
+      -- on some timings) instead of returning nil, err: both are a
+      -- refused handshake here
+      local done, sess, herr = pcall(sock.sslhandshake, sock, nil, u.server_name, verify)
+      if not done then
+        sess, err = nil, "the handshake was refused; certificate verification failed? (" .. tostring(sess) .. ")"
+      else
+        err = herr
+      end
       if not sess then
         sock:close()
         local kind = tls_kind(err)
