@@ -153,7 +153,7 @@ describe("SSO credentials", function()
   it("gives working credentials for a profile written by aws configure sso and a token cached by aws sso login", function()
     session_token()
     srv:config{ expiration_ms = (now + 3600) * 1000 + 250 }
-    local c, cl = creds()
+    local c = creds()
     assert.are.equal("ASIASSO0001", c.access_key_id)
     assert.are.equal("sso-secret-1", c.secret_access_key)
     assert.are.equal("sso-session-1", c.session_token)
@@ -169,12 +169,12 @@ describe("SSO credentials", function()
     local connect = fake.start{ access_key = "ASIASSO0001", secret_key = "sso-secret-1",
       session_token = "sso-session-1", region = "us-west-2" }
     finally(function() connect:stop() end)
-    cl = client{ endpoint = connect.endpoint }
-    cl:list_instances{}
+    client{ endpoint = connect.endpoint }:list_instances{}
     assert.is_true(connect:requests()[1].signature_valid)
   end)
 
-  it("refreshes a session's token with fewer than 15 minutes left through SSO-OIDC CreateToken and rewrites the cache file", function()
+  it("refreshes a session's token with fewer than 15 minutes left through SSO-OIDC CreateToken "
+    .. "and rewrites the cache file", function()
     session_token{ expires = iso(now + 14 * 60) }
     local c = creds()
     assert.are.equal("ASIASSO0001", c.access_key_id)
