@@ -198,9 +198,15 @@ def generate(src, out_root):
     # shared chunks: shapes used by many operations in one file; the rest
     # grouped by the first operation that uses them
     COMMON = 12
-    shared = [n for n in users if len(users[n]) > 1 or shapes[n].get("exception")]
-    common = sorted(n for n in shared if len(users[n]) >= COMMON or shapes[n].get("exception"))
-    rest = sorted((n for n in shared if len(users[n]) < COMMON and not shapes[n].get("exception")),
+    # exceptions and every shape they use are typed from any operation's
+    # error response, so they live in the common chunk
+    exc = set()
+    for n, sd in shapes.items():
+        if sd.get("exception"):
+            closure(shapes, n, exc)
+    shared = [n for n in users if len(users[n]) > 1 or n in exc]
+    common = sorted(n for n in shared if len(users[n]) >= COMMON or n in exc)
+    rest = sorted((n for n in shared if len(users[n]) < COMMON and n not in exc),
                   key=lambda n: (sorted(users[n])[0], n))
     chunk_of = {}
     chunks = []

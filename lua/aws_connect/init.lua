@@ -237,6 +237,43 @@ Client.__index = function(_, key)
   return v
 end
 
+-- Everything a client may load on first use, for preload().
+local LAZY_MODULES = {
+  "aws_connect.protocol.rest_json", "aws_connect.protocol.query", "aws_connect.xml", "aws_connect.services",
+  "aws_connect.transport.ngx", "aws_connect.transport.curl", "aws_connect.regex.engine", "aws_connect.regex.unicode",
+  "aws_connect.providers.env", "aws_connect.providers.sts", "aws_connect.providers.sso",
+  "aws_connect.providers.process", "aws_connect.providers.container", "aws_connect.providers.imds",
+  "aws_connect.providers.util", "aws_connect.credential_cache", "aws_connect.rate_limiter", "aws_connect.safe",
+}
+local MODELS = { "connect", "sts", "sso", "sso_oidc" }
+
+--- Loads now what clients otherwise load on first use: every operation of
+--- the Connect, STS, SSO and SSO-OIDC models, the protocols, transports,
+--- credential providers, the regex engine and its Unicode tables, and the
+--- endpoint rule sets. For nginx's init_by_lua: the workers then share it
+--- (copy-on-write) and never read a module or data file, which they may
+--- not have the permission to do (workers run as `user`). Returns the
+--- number of operations loaded.
+function M.preload()
+  for _, name in ipairs(LAZY_MODULES) do
+    local ok, err = pcall(require, name)
+    if not ok and name ~= "aws_connect.transport.ngx" then error(err, 0) end  -- ngx: only inside nginx
+  end
+  local n = 0
+  for _, id in ipairs(MODELS) do
+    local svc = model.service(id)
+    for _, name in ipairs(svc.names) do
+      svc:operation(name)
+      n = n + 1
+    end
+    for _, code in ipairs(svc:error_codes()) do svc:error_shape(code) end
+  end
+  local endpoints = require("aws_connect.endpoints")
+  endpoints.data()
+  for _, def in pairs(require("aws_connect.services").SERVICES) do endpoints.data(def.rules) end
+  return n
+end
+
 --- Internal: the private state of a client (for the project's own specs).
 M._private = function(client) return private[client] end
 M.Client = Client

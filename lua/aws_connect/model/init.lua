@@ -71,7 +71,31 @@ function Service:_chunk(n)
   self.loaded_chunks[n] = true
 end
 
+-- Checks that every shape name reachable from name is loaded, before
+-- resolve() links anything (a missing one would leave a half-linked shape).
+local function check_loaded(self, name, seen)
+  if self.shapes[name] or seen[name] then return end
+  seen[name] = true
+  local def = self.raw[name]
+  if not def then error("aws_connect.model: shape " .. name .. " is not loaded", 0) end
+  local refs = {}
+  for _, m in ipairs(def.members or {}) do refs[#refs + 1] = m.shape end
+  refs[#refs + 1] = def.member
+  refs[#refs + 1] = def.key
+  refs[#refs + 1] = def.value
+  for _, r in ipairs(refs) do
+    if type(r) == "string" then check_loaded(self, r, seen) end
+  end
+end
+
+local link
+
 local function resolve(self, name)
+  if not self.shapes[name] then check_loaded(self, name, {}) end
+  return link(self, name)
+end
+
+link = function(self, name)
   local done = self.shapes[name]
   if done then return done end
   local def = self.raw[name]
@@ -87,7 +111,7 @@ local function resolve(self, name)
       m.wire = m.locationName or m.name
       m.required = req[m.name] or nil
       m.shape_name = m.shape
-      m.shape = resolve(self, m.shape)
+      m.shape = link(self, m.shape)
       by_key[m.name] = m
       by_key[m.snake] = m
     end
@@ -95,10 +119,10 @@ local function resolve(self, name)
     def.by_key = by_key
     def.required = def.required or {}
   elseif t == "list" then
-    def.member = resolve(self, def.member)
+    def.member = link(self, def.member)
   elseif t == "map" then
-    def.key = resolve(self, def.key)
-    def.value = resolve(self, def.value)
+    def.key = link(self, def.key)
+    def.value = link(self, def.value)
   end
   if def.enum then
     local set = {}
