@@ -1,609 +1,509 @@
--- aws_connect.cli: the aws-connect command as a module (bin/aws-connect and
--- the installed command are stubs that call main): create,
--- describe, list, delete, wait for and ensure Amazon Connect instances.
--- Owns argument parsing, output (json | table), exit codes and the
--- --dry-run / --debug transports; everything else is the library's.
+-- aws_connect.cli: the aws-connect command, a drop-in for `aws connect`
+-- (AWS CLI v2) for every operation of the Connect model, as a module:
+-- main(argv, env, io) -> exit code; bin/aws-connect is a stub that calls it.
 --
--- Exit codes: 0 success, 1 service error, 2 usage or validation error,
--- 3 credentials, network, timeout or unreadable response.
+-- This file owns the flow of one run and the exit codes: global options
+-- (cli/argv.lua), the command and its flags (cli/commands.lua,
+-- cli/values.lua), the client, one call or the pages of a paginated
+-- operation (cli/paging.lua), the output (cli/result.lua, cli/format/),
+-- help (cli/help.lua) and the instance extras (cli/instance.lua).
+--
+-- Exit codes as AWS CLI v2's: 0 success, 252 usage or parameter errors
+-- (client-side validation included), 253 configuration or credentials,
+-- 254 the service answered an error, 255 anything else, 130 on Ctrl-C.
+-- Errors are one line on stderr, in CLI terms.
 
-local aws_connect = require("aws_connect")
-local core = require("aws_connect.core")
-local errors = aws_connect.errors
+local argv = require("aws_connect.cli.argv")
+
+local M = {}
 
 local PROG = "aws-connect"
+M.PROG = PROG
 
--- the streams and environment of the current main() call
-local IO, ENV = io, nil
+local EXIT_OK, EXIT_USAGE, EXIT_CONFIG, EXIT_SERVICE, EXIT_OTHER, EXIT_INTERRUPT = 0, 252, 253, 254, 255, 130
+M.EXIT = { ok = EXIT_OK, usage = EXIT_USAGE, config = EXIT_CONFIG, service = EXIT_SERVICE, other = EXIT_OTHER,
+  interrupt = EXIT_INTERRUPT }
 
-local EXIT_OK, EXIT_SERVICE, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
+local Done = {}   -- raised to end a run early with an exit code
 
--- Errors ---------------------------------------------------------------------
+local function int_arg(v) return require("aws_connect.cli.values").py_int(v) end
 
-local Usage = {}
-Usage.__tostring = function(u) return u.message end
+-- the AWS CLI's global options (awscli/data/cli.json), and ours
+M.GLOBAL = {
+  { name = "--debug", dest = "debug", nargs = 0, value = true, help = "log every request and response to stderr "
+    .. "(headers and bodies, secrets redacted)" },
+  { name = "--endpoint-url", dest = "endpoint_url", help = "the Connect endpoint, e.g. http://127.0.0.1:4566" },
+  { name = "--no-verify-ssl", dest = "verify_ssl", nargs = 0, value = false,
+    help = "do not verify TLS certificates" },
+  { name = "--no-paginate", dest = "paginate", nargs = 0, value = false, help = "one call, no automatic pagination" },
+  { name = "--output", dest = "output", choices = { "json", "text", "table", "yaml", "yaml-stream" },
+    help = "json (default), text, table, yaml or yaml-stream (else AWS_DEFAULT_OUTPUT, the profile's output)" },
+  { name = "--query", dest = "query", help = "a JMESPath expression applied to the output" },
+  { name = "--profile", dest = "profile", help = "a profile of the shared config files" },
+  { name = "--region", dest = "region", help = "the AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the profile)" },
+  { name = "--version", dest = "version", nargs = 0, value = true, help = "print the version and exit" },
+  { name = "--color", dest = "color", choices = { "on", "off", "auto" }, help = "accepted; tables are not colored" },
+  { name = "--no-sign-request", dest = "sign_request", nargs = 0, value = false,
+    help = "not supported (Connect needs signed requests)" },
+  { name = "--ca-bundle", dest = "ca_bundle", help = "PEM file of the CAs to trust" },
+  { name = "--cli-read-timeout", dest = "read_timeout", convert = int_arg, type_name = "int",
+    help = "seconds a response may take (0: no limit; default 60)" },
+  { name = "--cli-connect-timeout", dest = "connect_timeout", convert = int_arg, type_name = "int",
+    help = "seconds to connect (0: no limit; default 3.1)" },
+  { name = "--cli-binary-format", dest = "cli_binary_format", choices = { "base64", "raw-in-base64-out" },
+    help = "accepted (Connect has no binary members)" },
+  { name = "--no-cli-pager", dest = "no_cli_pager", nargs = 0, value = true, help = "accepted (there is no pager)" },
+  { name = "--cli-auto-prompt", dest = "cli_auto_prompt", nargs = 0, value = true, help = "not supported" },
+  { name = "--no-cli-auto-prompt", dest = "no_cli_auto_prompt", nargs = 0, value = true, help = "accepted" },
+  { name = "--dry-run", dest = "dry_run", nargs = 0, value = true, beyond = true,
+    help = "print the signed request (secrets redacted) and send nothing" },
+}
 
-local function usage_error(fmt, ...)
-  error(setmetatable({ message = fmt:format(...) }, Usage), 0)
-end
+local global_parser = argv.parser(M.GLOBAL, "command")
 
-local DRY_RUN = setmetatable({}, { __tostring = function() return "dry run" end })
+-- Errors in CLI terms ------------------------------------------------------------------
 
 local function one_line(s)
-  return (tostring(s):gsub("[\r\n]+", " "))
+  return require("aws_connect.redact").printable(tostring(s), 2000)
 end
 
--- Flags ----------------------------------------------------------------------
-
-local GLOBAL_FLAGS = {
-  { "region", "REGION", "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the profile)" },
-  { "profile", "NAME", "profile of the shared config files (else AWS_PROFILE, default)" },
-  { "endpoint-url", "URL", "Connect endpoint, e.g. http://127.0.0.1:4566" },
-  { "output", "FORMAT", "json (default; stable, sorted keys) or table" },
-  { "debug", nil, "log each request and response to stderr (signature and secrets redacted)" },
-  { "dry-run", nil, "print the signed request (signature and secrets redacted), send nothing" },
-  { "help", nil, "show help" },
-}
-
-local CREATE_FLAGS = {
-  { "identity-management-type", "TYPE", "SAML | CONNECT_MANAGED | EXISTING_DIRECTORY (required)" },
-  { "inbound-calls-enabled", nil, "enable inbound calls (this or --no-inbound-calls-enabled is required)" },
-  { "no-inbound-calls-enabled", nil, "disable inbound calls" },
-  { "outbound-calls-enabled", nil, "enable outbound calls (this or --no-outbound-calls-enabled is required)" },
-  { "no-outbound-calls-enabled", nil, "disable outbound calls" },
-  { "instance-alias", "ALIAS", "alias of the instance (1-45 letters, digits, hyphens)" },
-  { "directory-id", "ID", "directory (d-0123456789) for EXISTING_DIRECTORY" },
-  { "tags", "K=V,...", "tags as key=value,key=value or a JSON object" },
-  { "client-token", "TOKEN", "idempotency token (default: generated)" },
-  { "wait", nil, "wait until the instance is ACTIVE (progress on stderr)" },
-  { "timeout", "SECONDS", "with --wait: give up after this long (default 600)" },
-  { "interval", "SECONDS", "with --wait: seconds between polls (default 5)" },
-}
-
-local COMMANDS, ORDER = {}, {}
-
-local function command(name, def)
-  COMMANDS[name] = def
-  ORDER[#ORDER + 1] = name
+-- library advice -> command-line advice
+local function cli_terms(msg)
+  msg = msg:gsub("[Pp]ass new{ region = [^}]*}, set", "pass --region, set")
+  msg = msg:gsub("%.? ?Pass new{ credentials = [^}]*}, set", ". Set")
+  msg = msg:gsub("new{ profile = [^}]*}", "--profile")
+  msg = msg:gsub("%(from profile option%)", "(from --profile)")
+  msg = msg:gsub("endpoint option", "--endpoint-url")
+  msg = msg:gsub("region option", "--region")
+  return msg
 end
 
-local function flag_spec(cmd, name)
-  for _, f in ipairs(cmd and cmd.flags or {}) do
-    if f[1] == name then return f end
-  end
-  for _, f in ipairs(GLOBAL_FLAGS) do
-    if f[1] == name then return f end
-  end
-  return nil
-end
-
--- Parses argv into the command name and a table of flag values (booleans
--- for flags without a value). Global flags may come before or after the
--- command, as with the AWS CLI.
-local function parse_args(argv)
-  local name, flags, seen = nil, {}, {}
+local function split_path(field)
+  local segs = {}
+  local first, rest = field:match("^([%w_]+)(.*)$")
+  if not first then return nil end
+  segs[1] = { kind = "member", name = first }
   local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    if a == "-h" then a = "--help" end
-    if a:sub(1, 2) == "--" then
-      local key, value = a:match("^%-%-([^=]+)=(.*)$")
-      if not key then key = a:sub(3) end
-      local cmd = name and COMMANDS[name]
-      local spec = flag_spec(cmd, key)
-      if not spec then
-        usage_error("unknown option --%s%s; see '%s %s--help'", key, name and (" for " .. name) or "",
-          PROG, name and (name .. " ") or "")
-      end
-      if spec[2] then
-        if value == nil then
-          i = i + 1
-          value = argv[i]
-          if value == nil then usage_error("option --%s needs a value (%s)", key, spec[2]) end
-        end
-        if key == "tags" then
-          flags.tags = flags.tags or {}                 -- repeated --tags merge
-          flags.tags[#flags.tags + 1] = value
-        else
-          if seen[key] then usage_error("option --%s given twice", key) end
-          flags[key] = value
-        end
-      else
-        if value ~= nil then usage_error("option --%s takes no value", key) end
-        flags[key] = true
-      end
-      seen[key] = true
-    elseif name == nil then
-      if a == "help" then
-        flags.help = true
-        name = argv[i + 1]
-        if name and not COMMANDS[name] then usage_error("unknown command '%s'; see '%s --help'", name, PROG) end
-        return name, flags
-      end
-      if not COMMANDS[a] then usage_error("unknown command '%s'; see '%s --help'", a, PROG) end
-      name = a
+  while i <= #rest do
+    local name = rest:match("^%.([%w_]+)", i)
+    if name then
+      segs[#segs + 1] = { kind = "member", name = name }
+      i = i + #name + 1
     else
-      usage_error("unexpected argument '%s' for %s; see '%s %s --help'", a, name, PROG, name)
-    end
-    i = i + 1
-  end
-  return name, flags
-end
-
-local function number_flag(flags, key, min)
-  local v = flags[key]
-  if v == nil then return nil end
-  local n = tonumber(v)
-  if not n or n ~= n or n < min or n == math.huge then
-    usage_error("--%s must be a number >= %s, got '%s'", key, tostring(min), v)
-  end
-  return n
-end
-
-local function integer_flag(flags, key, min, max)
-  local n = number_flag(flags, key, min)
-  if n and (n ~= math.floor(n) or (max and n > max)) then
-    usage_error("--%s must be a whole number%s, got '%s'", key,
-      max and (" from " .. min .. " to " .. max) or "", flags[key])
-  end
-  return n
-end
-
-local function bool_pair(flags, key)
-  local yes, no = flags[key], flags["no-" .. key]
-  if yes and no then usage_error("give only one of --%s and --no-%s", key, key) end
-  if yes then return true end
-  if no then return false end
-  return nil
-end
-
--- --tags team=ops,env=prod  or  --tags '{"team":"ops"}'; repeatable.
-local function parse_tags(list)
-  if list == nil then return nil end
-  local tags = {}
-  for _, part in ipairs(list) do
-    if part:match("^%s*{") then
-      local t, err = core.json_decode(part)
-      if type(t) ~= "table" then usage_error("--tags: not a JSON object: %s", tostring(err or part)) end
-      for k, v in pairs(t) do tags[k] = v end
-    else
-      for item in (part .. ","):gmatch("([^,]*),") do
-        if item ~= "" then
-          local k, v = item:match("^([^=]*)=(.*)$")
-          if not k or k == "" then usage_error("--tags: expected key=value, got '%s'", item) end
-          tags[k] = v
-        end
-      end
-    end
-  end
-  return tags
-end
-
-local function create_params(flags)
-  return {
-    identity_management_type = flags["identity-management-type"],
-    inbound_calls_enabled = bool_pair(flags, "inbound-calls-enabled"),
-    outbound_calls_enabled = bool_pair(flags, "outbound-calls-enabled"),
-    instance_alias = flags["instance-alias"],
-    directory_id = flags["directory-id"],
-    tags = parse_tags(flags.tags),
-    client_token = flags["client-token"],
-  }
-end
-
-local function require_flag(flags, key)
-  if flags[key] == nil then usage_error("--%s is required", key) end
-  return flags[key]
-end
-
--- Output -----------------------------------------------------------------------
-
-local function array(t)
-  return setmetatable(t, { __jsontype = "array" })
-end
-
-local function iso_time(t)
-  if type(t) ~= "number" then return tostring(t) end
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
-end
-
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
-local INSTANCE_ORDER = {
-  "id", "arn", "instance_alias", "instance_status", "status_reason", "identity_management_type",
-  "inbound_calls_enabled", "outbound_calls_enabled", "created_time", "service_role",
-  "instance_access_url", "tags", "replication_configuration",
-}
-
-local function cell(key, v)
-  if key == "created_time" and type(v) == "number" then return iso_time(v) end
-  if type(v) == "table" then
-    if key == "status_reason" then return tostring(v.message or "") end
-    local parts = {}
-    for _, k in ipairs(sorted_keys(v)) do
-      local x = v[k]
-      parts[#parts + 1] = tostring(k) .. "=" .. (type(x) == "table" and core.json_encode(x) or tostring(x))
-    end
-    return table.concat(parts, ", ")
-  end
-  return one_line(v)
-end
-
--- key/value rows, well-known instance fields first
-local function kv_table(t)
-  local rows, done = {}, {}
-  for _, k in ipairs(INSTANCE_ORDER) do
-    if t[k] ~= nil then rows[#rows + 1] = { k, cell(k, t[k]) }; done[k] = true end
-  end
-  for _, k in ipairs(sorted_keys(t)) do
-    if not done[k] then rows[#rows + 1] = { tostring(k), cell(k, t[k]) } end
-  end
-  local w = 0
-  for _, r in ipairs(rows) do if #r[1] > w then w = #r[1] end end
-  local out = {}
-  for _, r in ipairs(rows) do out[#out + 1] = r[1] .. (" "):rep(w - #r[1] + 2) .. r[2] end
-  return table.concat(out, "\n")
-end
-
-local function columns(headers, rows)
-  local widths = {}
-  for i, h in ipairs(headers) do widths[i] = #h end
-  for _, r in ipairs(rows) do
-    for i = 1, #headers do
-      r[i] = r[i] == nil and "-" or tostring(r[i])
-      if #r[i] > widths[i] then widths[i] = #r[i] end
-    end
-  end
-  local function line(r)
-    local cells = {}
-    for i = 1, #headers do
-      cells[i] = i == #headers and r[i] or (r[i] .. (" "):rep(widths[i] - #r[i]))
-    end
-    return table.concat(cells, "  ")
-  end
-  local out = { line(headers) }
-  for _, r in ipairs(rows) do out[#out + 1] = line(r) end
-  return table.concat(out, "\n")
-end
-
-local function yes_no(b)
-  if b == nil then return nil end
-  return b and "yes" or "no"
-end
-
-local function emit(ctx, value, table_text)
-  if ctx.output == "json" then
-    local text, err = core.json_encode(value)
-    if not text then error("cannot encode the output as JSON: " .. tostring(err), 0) end
-    IO.stdout:write(text, "\n")
-  else
-    IO.stdout:write(table_text, "\n")
-  end
-end
-
--- Redaction shared by --dry-run and --debug.
-local function redacted_headers(headers)
-  local out = {}
-  for i, h in ipairs(headers or {}) do
-    local name, value = h[1], h[2]
-    local lname = name:lower()
-    if lname == "authorization" then
-      value = (value:gsub("Signature=%x+", "Signature=REDACTED"))
-    elseif lname == "x-amz-security-token" or lname:find("token", 1, true) or lname:find("secret", 1, true) then
-      value = "REDACTED"
-    end
-    out[i] = { name, value }
-  end
-  return out
-end
-
--- Transports -------------------------------------------------------------------
-
-local function starts_with(s, prefix)
-  return prefix ~= nil and s:sub(1, #prefix) == prefix
-end
-
--- Wraps the curl transport: requests to the Connect endpoint are captured
--- (--dry-run: raise DRY_RUN) and/or logged (--debug). Requests to other
--- hosts (credential providers: IMDS, containers, STS) pass through, and
--- only their method, host and path are logged: their bodies carry secrets.
-local function cli_transport(ctx)
-  local real = require("aws_connect.transport.curl").new()
-  local t = {}
-  function t.request(_, req)
-    local connect = starts_with(req.url, ctx.endpoint)
-    if ctx.debug then
-      if connect then
-        local lines = { ("> %s %s"):format(req.method, req.url) }
-        for _, h in ipairs(redacted_headers(req.headers)) do lines[#lines + 1] = "> " .. h[1] .. ": " .. h[2] end
-        if req.body and req.body ~= "" then lines[#lines + 1] = "> " .. one_line(req.body) end
-        ctx.log("debug", table.concat(lines, "\n"))
+      local idx = rest:match("^%[(%d+)%]", i)
+      if idx then
+        segs[#segs + 1] = { kind = "index", text = "[" .. idx .. "]" }
+        i = i + #idx + 2
       else
-        ctx.log("debug", ("> %s %s (credential provider)"):format(req.method, (req.url:gsub("%?.*$", ""))))
+        segs[#segs + 1] = { kind = "raw", text = rest:sub(i) }
+        break
       end
     end
-    if connect and ctx.dry_run then
-      ctx.captured = req
-      error(DRY_RUN, 0)
-    end
-    local resp, kind, msg = real:request(req)
-    if ctx.debug then
-      if not resp then
-        ctx.log("debug", ("< request failed: %s %s"):format(tostring(kind), one_line(msg or "")))
-      elseif connect then
-        local lines = { ("< HTTP %d %s"):format(resp.status, resp.reason or "") }
-        for _, h in ipairs(redacted_headers(resp.headers)) do lines[#lines + 1] = "< " .. h[1] .. ": " .. h[2] end
-        if resp.body and resp.body ~= "" then lines[#lines + 1] = "< " .. one_line(resp.body) end
-        ctx.log("debug", table.concat(lines, "\n"))
-      else
-        ctx.log("debug", ("< HTTP %d (credential provider)"):format(resp.status))
-      end
-    end
-    return resp, kind, msg
   end
-  function t.discard() real:discard() end
-  function t.close() real:close() end
-  return t
+  return segs
 end
 
-local function print_dry_run(ctx)
-  local req = ctx.captured
-  local headers = redacted_headers(req.headers)
-  if ctx.output == "json" then
-    local hs = {}
-    for i, h in ipairs(headers) do hs[i] = array({ h[1], h[2] }) end
-    emit(ctx, { dry_run = true, method = req.method, url = req.url, headers = array(hs), body = req.body or "" })
-    return
-  end
-  local lines = { req.method .. " " .. req.url }
-  for _, h in ipairs(headers) do lines[#lines + 1] = h[1] .. ": " .. h[2] end
-  lines[#lines + 1] = ""
-  if req.body and req.body ~= "" then lines[#lines + 1] = req.body end
-  IO.stdout:write(table.concat(lines, "\n"), "\n")
-end
-
-local function make_client(ctx, flags)
-  local opts = {
-    region = flags.region,
-    profile = flags.profile,
-    endpoint = flags["endpoint-url"],
-    app_id = "cli",
-    getenv = ENV,
-  }
-  if ctx.debug or ctx.dry_run then opts.transport = cli_transport(ctx) end
-  if ctx.debug then opts.logger = ctx.log end
-  local client = aws_connect.new(opts)
-  ctx.endpoint = client.endpoint
-  return client
-end
-
--- Commands ---------------------------------------------------------------------
-
-local function wait_for(client, id, flags)
-  local timeout = number_flag(flags, "timeout", 0) or 600
-  local interval = number_flag(flags, "interval", 0) or 5
-  return client:wait_for_instance(id, {
-    timeout = timeout,
-    interval = interval,
-    on_poll = function(inst, elapsed)
-      IO.stderr:write(("%s: instance %s is %s (%.0f s)\n"):format(PROG, tostring(id),
-        tostring(inst.instance_status), elapsed))
-      IO.stderr:flush()
-    end,
-  })
-end
-
-local function emit_instance(ctx, inst)
-  emit(ctx, inst, kv_table(inst))
-end
-
-command("create-instance", {
-  summary = "create an instance (optionally wait until it is ACTIVE)",
-  flags = CREATE_FLAGS,
-  run = function(ctx, client, flags)
-    local inst, meta = client:create_instance(create_params(flags))
-    if flags.wait then
-      IO.stderr:write(("%s: created instance %s; waiting until it is ACTIVE\n"):format(PROG, inst.id))
-      inst = wait_for(client, inst.id, flags)
-      emit_instance(ctx, inst)
+--- A library field path (snake_case: routing_profile.queue_configs[2])
+--- in CLI terms (--routing-profile QueueConfigs[2]), or nil.
+function M.cli_field(op, field)
+  if type(field) ~= "string" or not op or not op.input then return nil end
+  local segs = split_path(field)
+  if not segs then return nil end
+  local m = op.input.by_key[segs[1].name]
+  if not m then return nil end
+  local names = require("aws_connect.names")
+  local out = { "--" .. names.kebab(m.name) }
+  local shape = m.shape
+  local inner = {}
+  for i = 2, #segs do
+    local s = segs[i]
+    if s.kind == "member" then
+      while shape and (shape.type == "list" or shape.type == "map") do shape = shape.member or shape.value end
+      local mm = shape and shape.by_key and shape.by_key[s.name]
+      inner[#inner + 1] = (#inner > 0 and "." or "") .. (mm and mm.name or s.name)
+      shape = mm and mm.shape
     else
-      local out = { id = inst.id, arn = inst.arn, client_token = meta.client_token }
-      emit(ctx, out, kv_table(out))
+      inner[#inner + 1] = s.text
     end
-  end,
-})
-
-command("describe-instance", {
-  summary = "show an instance",
-  flags = { { "instance-id", "ID", "identifier of the instance (required)" } },
-  run = function(ctx, client, flags)
-    emit_instance(ctx, (client:describe_instance(require_flag(flags, "instance-id"))))
-  end,
-})
-
-command("list-instances", {
-  summary = "list the instances of the account and region (every page)",
-  flags = {
-    { "max-items", "N", "stop after N instances" },
-    { "page-size", "N", "instances per ListInstances call, 1-10 (default 10)" },
-  },
-  run = function(ctx, client, flags)
-    local max_items = integer_flag(flags, "max-items", 1)
-    local page_size = integer_flag(flags, "page-size", 1, 10)
-    local list = {}
-    if not max_items or max_items > 0 then
-      for inst in client:instances{ max_results = page_size } do
-        list[#list + 1] = inst
-        if max_items and #list >= max_items then break end
-      end
-    end
-    local rows = {}
-    for i, s in ipairs(list) do
-      rows[i] = { s.id, s.instance_alias, s.instance_status, s.identity_management_type,
-        yes_no(s.inbound_calls_enabled), yes_no(s.outbound_calls_enabled), s.created_time and iso_time(s.created_time) }
-    end
-    emit(ctx, { instances = array(list) },
-      columns({ "ID", "ALIAS", "STATUS", "IDENTITY", "INBOUND", "OUTBOUND", "CREATED" }, rows))
-  end,
-})
-
-command("delete-instance", {
-  summary = "delete an instance",
-  flags = {
-    { "instance-id", "ID", "identifier of the instance (required)" },
-    { "client-token", "TOKEN", "idempotency token (default: generated)" },
-  },
-  run = function(ctx, client, flags)
-    local id = require_flag(flags, "instance-id")
-    local _, meta = client:delete_instance(id, { client_token = flags["client-token"] })
-    local out = { instance_id = id, deleted = true, client_token = meta.client_token }
-    emit(ctx, out, "deleted instance " .. id)
-  end,
-})
-
-command("wait-instance", {
-  summary = "wait until an instance is ACTIVE (progress on stderr)",
-  flags = {
-    { "instance-id", "ID", "identifier of the instance (required)" },
-    { "timeout", "SECONDS", "give up after this long (default 600)" },
-    { "interval", "SECONDS", "seconds between polls (default 5)" },
-  },
-  run = function(ctx, client, flags)
-    emit_instance(ctx, (wait_for(client, require_flag(flags, "instance-id"), flags)))
-  end,
-})
-
-command("ensure-instance", {
-  summary = "return the instance with --instance-alias, creating it if there is none (safe to re-run)",
-  flags = CREATE_FLAGS,
-  run = function(ctx, client, flags)
-    local inst, meta = client:ensure_instance(create_params(flags))
-    if flags.wait then
-      if meta.created then
-        IO.stderr:write(("%s: created instance %s; waiting until it is ACTIVE\n"):format(PROG, inst.id))
-      end
-      inst = wait_for(client, inst.id, flags)
-    end
-    local out = { created = meta.created, instance = inst }
-    if meta.client_token then out.client_token = meta.client_token end
-    emit(ctx, out, kv_table(inst) .. "\ncreated" .. (" "):rep(19) .. (meta.created and "yes" or "no"))
-  end,
-})
-
--- Help -------------------------------------------------------------------------
-
-local function flag_lines(flags)
-  local out = {}
-  for _, f in ipairs(flags) do
-    local left = "  --" .. f[1] .. (f[2] and (" " .. f[2]) or "")
-    out[#out + 1] = left .. (" "):rep(math.max(2, 36 - #left)) .. f[3]
   end
-  return table.concat(out, "\n")
+  if #inner > 0 then out[2] = " " .. table.concat(inner) end
+  return table.concat(out)
 end
 
-local function help(name)
-  if name then
-    local c = COMMANDS[name]
-    return ("usage: %s %s [options]\n\n%s.\n\noptions:\n%s\n\nglobal options:\n%s\n"):format(
-      PROG, name, c.summary:sub(1, 1):upper() .. c.summary:sub(2), flag_lines(c.flags), flag_lines(GLOBAL_FLAGS))
+local function message_of(err, op)
+  local msg = err.message or ""
+  if err.kind == "validation" and err.field then
+    local f = M.cli_field(op, err.field)
+    if f then
+      if msg:sub(1, #err.field) == err.field then msg = f .. msg:sub(#err.field + 1) else msg = msg .. " (" .. f .. ")" end
+    end
+    msg = msg:gsub("did you mean '([%w_]+)'%?", function(s)
+      local m = op and op.input and op.input.by_key[s]
+      return "did you mean '" .. (m and m.name or s) .. "'?"
+    end)
   end
-  local lines = {}
-  for _, n in ipairs(ORDER) do lines[#lines + 1] = "  " .. n .. (" "):rep(20 - #n) .. COMMANDS[n].summary end
-  return ("usage: %s COMMAND [options]\n\nManage Amazon Connect instances.\n\ncommands:\n%s\n\n"
-    .. "global options:\n%s\n\n'%s COMMAND --help' shows the options of a command.\n"
-    .. "Exit codes: 0 success, 1 service error, 2 usage or validation error,\n"
-    .. "3 credentials, network or timeout error.\n"):format(
-    PROG, table.concat(lines, "\n"), flag_lines(GLOBAL_FLAGS), PROG)
+  return cli_terms(msg)
 end
-
--- Main -------------------------------------------------------------------------
 
 local function exit_code_of(err)
   local kind = err.kind
-  if kind == "validation" or kind == "config" then return EXIT_USAGE end
-  if kind == "credentials" or kind == "network" or kind == "timeout" or kind == "response" then return EXIT_ENV end
-  return EXIT_SERVICE
+  if kind == "validation" then return EXIT_USAGE end
+  if kind == "config" or kind == "credentials" then return EXIT_CONFIG end
+  if kind == "service" then return EXIT_SERVICE end
+  return EXIT_OTHER
 end
 
--- the flag a validation error's field comes from, as a hint
-local function flag_hint(field)
-  local base = type(field) == "string" and field:match("^[%a_]+")
-  if not base then return "" end
-  if base == "inbound_calls_enabled" or base == "outbound_calls_enabled" then
-    local f = base:gsub("_", "-")
-    return (" [--%s or --no-%s]"):format(f, f)
+--- The one line an error is reported by.
+function M.describe(err, op)
+  local code = err.code
+  local msg = message_of(err, op)
+  if code == "ConfigError" and err.field == "region" then
+    return "You must specify a region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or add region to the "
+      .. "profile (aws configure)"
   end
-  local f = base:gsub("_", "-")
-  if flag_spec(nil, f) then return " [--" .. f .. "]" end
-  for _, c in pairs(COMMANDS) do
-    if flag_spec(c, f) then return " [--" .. f .. "]" end
+  if err.kind == "service" and op and code ~= "InstanceCreationFailed" then
+    local s = ("An error occurred (%s) when calling the %s operation: %s"):format(code, op.name, msg)
+    local extra = {}
+    if err.status then extra[#extra + 1] = "HTTP " .. tostring(err.status) end
+    if err.request_id then extra[#extra + 1] = "request id " .. err.request_id end
+    if err.attempts and err.attempts > 1 then extra[#extra + 1] = err.attempts .. " attempts" end
+    if #extra > 0 then s = s .. " (" .. table.concat(extra, ", ") .. ")" end
+    return s
   end
-  return ""
+  if err.kind == "credentials" and msg:find("^no credentials found") then
+    msg = "Unable to locate credentials" .. msg:sub(#"no credentials found" + 1)
+    if not msg:find("aws configure", 1, true) then msg = msg .. ' (or run "aws configure")' end
+  end
+  if err.kind == "validation" then return "Parameter validation failed: " .. msg end
+  return code .. ": " .. msg
 end
 
-local function fail(code, text)
-  IO.stderr:write(PROG, ": ", one_line(text), "\n")
+-- Running --------------------------------------------------------------------------------
+
+local function write(ctx, s)
+  if s ~= "" then ctx.stdout:write(s) end
+end
+
+local function fail(ctx, code, text)
+  ctx.stderr:write(PROG, ": ", one_line(text), "\n")
   return code
 end
 
-local function main(argv)
-  local ctx = { output = "json" }
-  local ok, res = pcall(function()
-    local name, flags = parse_args(argv)
-    if flags.help then
-      IO.stdout:write(help(name))
-      return EXIT_OK
-    end
-    if not name then
-      usage_error("no command given; commands: %s (see '%s --help')", table.concat(ORDER, ", "), PROG)
-    end
-    local output = flags.output or "json"
-    if output ~= "json" and output ~= "table" then usage_error("--output must be json or table, got '%s'", output) end
-    ctx.output = output
-    ctx.debug = flags.debug
-    ctx.dry_run = flags["dry-run"]
-    ctx.log = function(level, msg)
-      IO.stderr:write(("[%s] %s\n"):format(level, msg))
-    end
-    if not flags.wait and (flags.timeout or flags.interval) and name ~= "wait-instance" then
-      usage_error("--timeout and --interval go with --wait")
-    end
-    local client = make_client(ctx, flags)
-    COMMANDS[name].run(ctx, client, flags)
-    client:close()
-    return EXIT_OK
-  end)
-  if ok then return res end
-  if res == DRY_RUN then
-    print_dry_run(ctx)
-    return EXIT_OK
-  end
-  if getmetatable(res) == Usage then return fail(EXIT_USAGE, "usage: " .. res.message) end
-  if errors.is_error(res) then
-    local text = tostring(res):gsub("^aws_connect: ", "")
-    if res.kind == "validation" then text = text .. flag_hint(res.field) end
-    return fail(exit_code_of(res), text)
-  end
-  return fail(EXIT_SERVICE, "internal error: " .. tostring(res))
+local function version_text()
+  local core = require("aws_connect.core")
+  local lua = (type(jit) == "table" and jit.version) or _VERSION
+  return ("%s/%s (lua-aws-connect %s) %s\n"):format(PROG, core.version, core.version, lua:gsub(" ", "/"))
 end
 
-local M = {}
+local function profile_settings(ctx, g)
+  local config = require("aws_connect.config")
+  local files = config.load_files(ctx.getenv)
+  local name = config.profile_name({ profile = g.profile }, ctx.getenv, files)
+  return files.profiles[name] or {}
+end
+
+-- the output format and timestamp format (the AWS CLI's chains)
+local function output_settings(ctx, g)
+  local profile = profile_settings(ctx, g)
+  local fmt = g.output
+  if fmt == nil then
+    local e = ctx.getenv("AWS_DEFAULT_OUTPUT")
+    if e ~= nil and e ~= "" then fmt = e end
+  end
+  if fmt == nil and type(profile.output) == "string" and profile.output ~= "" then fmt = profile.output end
+  fmt = fmt or "json"
+  local ok = false
+  for _, f in ipairs(require("aws_connect.cli.format").FORMATS) do if f == fmt then ok = true end end
+  if not ok then
+    error(require("aws_connect.errors").new("ConfigError", ("Unknown output type: %s"):format(argv.shown(fmt)),
+      { field = "output" }), 0)
+  end
+  local ts = type(profile.cli_timestamp_format) == "string" and profile.cli_timestamp_format or "iso8601"
+  if ts ~= "iso8601" and ts ~= "wire" then
+    error(require("aws_connect.errors").new("ConfigError", ('Unknown cli_timestamp_format value: %s, valid values '
+      .. 'are "wire" or "iso8601"'):format(argv.shown(ts)), { field = "cli_timestamp_format" }), 0)
+  end
+  return fmt, ts
+end
+
+local function terminal_width(ctx)
+  if ctx.stdout ~= io.stdout then return 80 end
+  local ok = os.execute("test -t 1")
+  if not (ok == true or ok == 0) then return 80 end
+  local p = io.popen("stty size </dev/tty 2>/dev/null")
+  if not p then return 80 end
+  local line = p:read("*l")
+  p:close()
+  local cols = line and tonumber(line:match("%d+%s+(%d+)"))
+  return cols or 80
+end
+
+local function make_client(ctx, g)
+  local aws_connect = require("aws_connect")
+  local wire = require("aws_connect.cli.wire").new({
+    debug = g.debug, getenv = ctx.getenv,
+    log = function(line) ctx.stderr:write(PROG, " [debug] ", line, "\n") end,
+  })
+  local opts = {
+    region = g.region, profile = g.profile, endpoint = g.endpoint_url, getenv = ctx.getenv, transport = wire,
+    ca_file = g.ca_bundle,
+  }
+  if g.verify_ssl == false then opts.verify_tls = false end
+  if g.connect_timeout ~= nil then opts.connect_timeout = g.connect_timeout > 0 and g.connect_timeout or 86400 end
+  if g.read_timeout ~= nil then opts.timeout = g.read_timeout > 0 and g.read_timeout or 86400 end
+  if g.debug or g.verify_ssl == false then
+    opts.logger = function(level, msg)
+      if g.debug or level == "warn" then ctx.stderr:write(PROG, " [", level, "] ", one_line(msg), "\n") end
+    end
+  end
+  local client = aws_connect.new(opts)
+  wire.endpoint = client.endpoint
+  ctx.wire = wire
+  return client
+end
+
+function M.fetcher(ctx, client, op, ts)
+  local result = require("aws_connect.cli.result")
+  local jjson = require("aws_connect.jmespath.json")
+  return function(params)
+    local res = client:call(op.name, params)
+    local body = ctx.wire:take_body()
+    local raw = body and body:find("%S") and jjson.decode(body) or nil
+    return result.document(op, res, raw, { timestamp_format = ts })
+  end
+end
+
+local function dry_run(ctx, client, op, params)
+  local wire = ctx.wire
+  local before = wire.requests or 0
+  local n = 0
+  local inner = wire.inner
+  wire.inner = { request = function(_, req) n = n + 1; return inner:request(req) end,
+    discard = function() if inner.discard then inner:discard() end end }
+  local ok, req = pcall(client.prepare, client, op.name, params)
+  wire.inner = inner
+  if not ok then error(req, 0) end
+  for _, h in ipairs(req.headers) do
+    if h[1]:lower() == "x-amz-security-token" then wire:secret(h[2]) end
+  end
+  local lines = { req.method .. " " .. wire:clean(req.url) }
+  for _, h in ipairs(req.headers) do
+    local v = h[2]
+    if h[1]:lower() == "authorization" then v = v:gsub("Signature=%x+", "Signature=REDACTED") end
+    lines[#lines + 1] = h[1] .. ": " .. wire:clean(v)
+  end
+  lines[#lines + 1] = ""
+  if req.body and req.body ~= "" then lines[#lines + 1] = wire:clean(req.body) end
+  write(ctx, table.concat(lines, "\n") .. "\n")
+  local note = ("dry run: nothing was sent to Connect; credentials from %s"):format(tostring(req.credentials_source
+    or "the environment"))
+  if n > before then
+    note = note .. (" (resolving them sent %d request%s to a credential provider)"):format(n, n == 1 and "" or "s")
+  else
+    note = note .. " (resolving them needed no network)"
+  end
+  ctx.stderr:write(PROG, ": ", note, "\n")
+  return EXIT_OK
+end
+
+local function run_command(ctx, g, cmd, rest)
+  local commands = require("aws_connect.cli.commands")
+  local values = require("aws_connect.cli.values")
+  local format = require("aws_connect.cli.format")
+  local op = cmd.op
+  ctx.op = op
+  local params, opts = commands.parse(cmd, rest, ctx)
+  -- --generate-cli-skeleton input: needs no configuration at all
+  local skel = opts.generate_cli_skeleton
+  if skel == "input" then
+    local doc = require("aws_connect.cli.result").skeleton(op.input)
+    write(ctx, require("aws_connect.cli.format.json").encode(doc, { ascii = true }) .. "\n")
+    return EXIT_OK
+  elseif skel == "yaml-input" then
+    local doc = require("aws_connect.cli.result").skeleton(op.input)
+    write(ctx, require("aws_connect.cli.format.yaml").encode(doc))
+    return EXIT_OK
+  end
+  -- --cli-input-json: its keys fill what the flags left
+  if opts.cli_input_json ~= nil then
+    local text = values.paramfile(opts.cli_input_json, ctx, "--cli-input-json") or opts.cli_input_json
+    local doc = require("aws_connect.jmespath.json").decode(text)
+    if doc == nil then argv.usage("Error parsing parameter 'cli-input-json': Invalid JSON received.") end
+    local vals = require("aws_connect.jmespath.values")
+    if vals.jtype(doc) ~= "object" or doc == vals.NULL then
+      argv.usage("Error parsing parameter '--cli-input-json': Invalid type: expecting map, received %s",
+        vals.jtype(doc))
+    end
+    local ks, n = vals.keys(doc)
+    for i = 1, n do
+      local k = ks[i]
+      if params[k] == nil then
+        local m = op.input and op.input.by_key[k]
+        params[k] = (m and m.name == k) and values.coerce(m.shape, doc[k]) or doc[k]
+      end
+    end
+  end
+  -- pagination: on unless --no-paginate or the operation's own token/limit was given
+  local pg = op.paginator
+  local paginate = pg ~= nil and g.paginate ~= false
+  if pg and (params[pg.input_token] ~= nil or (pg.limit_key and params[pg.limit_key] ~= nil)) then paginate = false end
+  if pg and not paginate then
+    local used = {}
+    for _, k in ipairs({ "starting_token", "page_size", "max_items" }) do
+      if opts[k] ~= nil then used[#used + 1] = "--" .. k:gsub("_", "-") end
+    end
+    if #used > 0 then
+      argv.usage("Cannot specify --no-paginate along with pagination arguments: %s", table.concat(used, ", "))
+    end
+  end
+  local fmt, ts = output_settings(ctx, g)
+  local query
+  if g.query ~= nil then
+    local jmespath = require("aws_connect.jmespath")
+    local q, err = jmespath.compile(g.query)
+    if not q then argv.usage("Bad value for --query %s: %s", argv.shown(g.query), tostring(err.message or err)) end
+    query = q
+  end
+  local ro = { format = fmt, query = query, title = op.name }
+  if fmt == "table" then ro.width = terminal_width(ctx) end
+  if g.sign_request == false then argv.usage("--no-sign-request is not supported: Connect needs signed requests") end
+  if g.cli_auto_prompt then argv.usage("--cli-auto-prompt is not supported") end
+  if skel == "output" then
+    local shape = require("aws_connect.shape")
+    shape.input(op, params, op.snake)
+    local doc = require("aws_connect.cli.result").skeleton(op.output, true)
+    write(ctx, format.render(doc, ro))
+    return EXIT_OK
+  end
+  local client = make_client(ctx, g)
+  ctx.client = client
+  if g.dry_run then return dry_run(ctx, client, op, params) end
+  if cmd.run then
+    local code = cmd.run(ctx, client, op, params, opts, ro, ts)
+    if code ~= nil then return code end
+  end
+  local fetch = M.fetcher(ctx, client, op, ts)
+  if paginate then
+    local paging = require("aws_connect.cli.paging")
+    if fmt == "text" then
+      -- the AWS CLI's text output is per page (the query too), then the resume token
+      local tf = require("aws_connect.cli.format.text")
+      local vals = require("aws_connect.jmespath.values")
+      local rk = type(pg.result_key) == "table" and pg.result_key[1] or pg.result_key
+      local first = true
+      local state = paging.run(op, fetch, params, opts, function(page, st)
+        local current
+        if first then
+          local keys, n = vals.keys(st.non_aggregate)
+          local t, order = {}, {}
+          for i = 1, n do t[keys[i]] = st.non_aggregate[keys[i]]; order[i] = keys[i] end
+          current = vals.new_object(t, order)
+        else
+          current = vals.new_object({}, {})
+        end
+        first = false
+        if current[rk] == nil then table.insert(getmetatable(current).__order, rk) end
+        current[rk] = page[rk] == nil and vals.NULL or page[rk]
+        write(ctx, tf.format(format.apply(query, current)))
+      end)
+      if state.resume_token then
+        local inner = vals.new_object({ NextToken = state.resume_token }, { "NextToken" })
+        write(ctx, tf.format(format.apply(query, vals.new_object({ NextToken = inner }, { "NextToken" }))))
+      end
+      client:close()
+      return EXIT_OK
+    end
+    local pages = {}
+    local state = paging.run(op, fetch, params, opts, function(page) pages[#pages + 1] = page end)
+    write(ctx, format.render(paging.full_result(op, pages, state), ro))
+  else
+    write(ctx, format.render(fetch(params), ro))
+  end
+  client:close()
+  return EXIT_OK
+end
+
+M.run_command = run_command
+
+local function find_command(name)
+  local extra = require("aws_connect.cli.instance").COMMANDS[name]
+  if extra then return extra end
+  local op = require("aws_connect.cli.commands").operation(name)
+  if op then return require("aws_connect.cli.instance").command(name, op) end
+  return nil
+end
+
+local function run(ctx, args)
+  for _, a in ipairs(args) do
+    if type(a) ~= "string" then argv.usage("arguments must be strings") end
+  end
+  local g, rest, _, command = argv.parse(global_parser, args, {
+    ignore_required = true,
+    on_option = function(name)
+      if name == "--version" then
+        write(ctx, version_text())
+        error(setmetatable({ code = EXIT_OK }, Done), 0)
+      end
+    end,
+  })
+  ctx.globals = g
+  local help = require("aws_connect.cli.help")
+  local wants_help = false
+  for _, a in ipairs(rest) do if a == "--help" or a == "-h" then wants_help = true end end
+  if command == nil or command == "help" then
+    if command == "help" and rest[1] and not rest[1]:find("^%-") then
+      local cmd = find_command(rest[1])
+      if not cmd then argv.usage("argument command: Invalid choice: '%s'", argv.shown(rest[1])) end
+      write(ctx, help.command(cmd))
+      return EXIT_OK
+    end
+    if command == "help" or wants_help then
+      write(ctx, help.top())
+      return EXIT_OK
+    end
+    argv.usage("the following arguments are required: command (see '%s help')", PROG)
+  end
+  local cmd = find_command(command)
+  if not cmd then
+    local best = require("aws_connect.suggest").closest(command, require("aws_connect.cli.commands").names())
+    argv.usage("argument command: Invalid choice: '%s'%s (see '%s help')", argv.shown(command),
+      best and (", maybe you meant: " .. best) or "", PROG)
+  end
+  if wants_help or (#rest == 1 and rest[1] == "help") then
+    write(ctx, help.command(cmd))
+    return EXIT_OK
+  end
+  return run_command(ctx, g, cmd, rest)
+end
 
 --- Runs the command: argv (arg-style: argv[1] is the first argument), env
 --- (a function or a table used instead of os.getenv; nil: the process
 --- environment), stdio (a table with stdout and stderr; nil: io). Returns
 --- the exit code.
-function M.main(argv, env, stdio)
-  IO, ENV = stdio or io, env
-  local ok, code = pcall(main, argv or {})
-  IO, ENV = io, nil
-  if not ok then error(code, 0) end
-  return code
+function M.main(args, env, stdio)
+  stdio = stdio or io
+  local getenv
+  if type(env) == "function" then getenv = env
+  elseif type(env) == "table" then getenv = function(k) return env[k] end
+  else getenv = os.getenv end
+  local ctx = { stdout = stdio.stdout or io.stdout, stderr = stdio.stderr or io.stderr, getenv = getenv }
+  local list = {}
+  for i = 1, #(args or {}) do list[i] = args[i] end
+  local ok, res = pcall(run, ctx, list)
+  if ctx.client then pcall(ctx.client.close, ctx.client) end
+  if ok then return res end
+  local errors = require("aws_connect.errors")
+  if getmetatable(res) == Done then return res.code end
+  if argv.is_usage(res) then return fail(ctx, EXIT_USAGE, res.message) end
+  if errors.is_error(res) then
+    if res.code == "JMESPathError" then return fail(ctx, EXIT_OTHER, res.message) end
+    return fail(ctx, exit_code_of(res), M.describe(res, ctx.op))
+  end
+  if type(res) == "string" and res:find("interrupted!", 1, true) then
+    ctx.stdout:write("\n")
+    return EXIT_INTERRUPT
+  end
+  return fail(ctx, EXIT_OTHER, tostring(res))
 end
 
 return M
