@@ -103,6 +103,17 @@ describe("mfa_serial", function()
     assert.are.equal("123456", r[1].params.TokenCode)
   end)
 
+  it("does not ask for a code again while the credentials cached in ~/.aws/cli/cache last", function()
+    local asked = 0
+    local function code() asked = asked + 1; return "654321" end
+    assert.are.equal("ASIAFAKE0001", creds_of{ profile = "mfa", getenv = env(), mfa_code = code }.access_key_id)
+    assert.are.equal("ASIAFAKE0001", creds_of{ profile = "mfa", getenv = env(), mfa_code = code }.access_key_id)
+    -- also without an mfa_code function: the cached credentials need no code
+    assert.are.equal("ASIAFAKE0001", creds_of{ profile = "mfa", getenv = env() }.access_key_id)
+    assert.are.equal(1, asked)
+    assert.are.equal(1, #sts_requests())
+  end)
+
   it("is a CredentialsError without an mfa_code function, before anything is called", function()
     local e = cred_error{ profile = "mfa", getenv = env() }
     assert.is_truthy(e.message:find("mfa_code", 1, true), e.message)
