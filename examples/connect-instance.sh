@@ -16,12 +16,12 @@ cli=${AWS_CONNECT:-aws-connect}
 
 out=$("$cli" ensure-instance --identity-management-type CONNECT_MANAGED \
   --inbound-calls-enabled --no-outbound-calls-enabled --instance-alias "$alias" \
-  --wait --interval "${CONNECT_POLL_SECONDS:-10}" --output table) || exit $?
+  --wait --interval "${CONNECT_POLL_SECONDS:-10}") || exit $?
 
-# --output table prints "key  value" rows
-id=$(printf '%s\n' "$out" | awk '$1 == "id" { print $2; exit }')
-created=$(printf '%s\n' "$out" | awk '$1 == "created" { print $2; exit }')
-status=$(printf '%s\n' "$out" | awk '$1 == "instance_status" { print $2; exit }')
-[ -n "$id" ] || { echo "connect-instance.sh: no id in the output of $cli" >&2; exit 1; }
-echo "connect-instance.sh: $alias is $id, $status (created now: $created)" >&2
+# The JSON printed holds the instance's ARN, arn:aws:connect:REGION:ACCOUNT:instance/ID
+id=$(printf '%s\n' "$out" | sed -n 's|.*:instance/\([0-9A-Za-z-]*\).*|\1|p' | head -n 1)
+created=no
+printf '%s\n' "$out" | grep -Eiq '"created": *true' && created=yes
+[ -n "$id" ] || { echo "connect-instance.sh: no instance ARN in the output of $cli" >&2; exit 1; }
+echo "connect-instance.sh: $alias is $id, ACTIVE (created now: $created)" >&2
 printf '%s\n' "$id"

@@ -129,10 +129,14 @@ describe("examples", function()
     end)
 
     it("passes on the command's exit code and one-line error", function()
-      local rc, out, err = run(cmd, env{ AWS_ENDPOINT_URL_CONNECT = "http://127.0.0.1:1", AWS_MAX_ATTEMPTS = "1" }, home)
-      assert.are.equal(3, rc)
+      local e = env{ AWS_ENDPOINT_URL_CONNECT = "http://127.0.0.1:1", AWS_MAX_ATTEMPTS = "1" }
+      local cli_rc, _, cli_err = run("bin/aws-connect list-instances", e, home)
+      assert.are_not.equal(0, cli_rc)
+      local rc, out, err = run(cmd, e, home)
+      assert.are.equal(cli_rc, rc)
       assert.are.equal("", out)
       assert.truthy(err:find("^aws%-connect: NetworkError: "), err)
+      assert.truthy(cli_err:find("^aws%-connect: NetworkError: "), cli_err)
     end)
   end)
 

@@ -116,6 +116,7 @@ fi
 
 purposes=""
 for p in "$@"; do
+  case " $purposes " in *" $p "*) continue ;; esac
   if known_purpose "$p"; then purposes="$purposes $p"
   else echo "deps: no package list for '$p' (tools/packages.txt); make sure it is installed" >&2; fi
 done
