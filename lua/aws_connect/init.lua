@@ -243,7 +243,8 @@ local LAZY_MODULES = {
   "aws_connect.transport.ngx", "aws_connect.transport.curl", "aws_connect.regex.engine", "aws_connect.regex.unicode",
   "aws_connect.providers.env", "aws_connect.providers.sts", "aws_connect.providers.sso",
   "aws_connect.providers.process", "aws_connect.providers.container", "aws_connect.providers.imds",
-  "aws_connect.providers.util", "aws_connect.credential_cache", "aws_connect.rate_limiter", "aws_connect.safe",
+  "aws_connect.providers.util", "aws_connect.providers.profile", "aws_connect.credential_cache",
+  "aws_connect.rate_limiter", "aws_connect.safe",
 }
 local MODELS = { "connect", "sts", "sso", "sso_oidc" }
 
