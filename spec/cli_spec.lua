@@ -1,71 +1,58 @@
--- bin/aws-connect (the aws_connect.cli module) run as a subprocess with the
--- interpreter under test against the fake Connect server:
--- its commands and flags, JSON and table output, one-line errors on
--- stderr, exit codes (0 success, 1 service, 2 usage/validation,
--- 3 credentials/network/timeout), --dry-run, --debug and --wait.
--- The child gets a clean environment (env -i) with a temporary HOME, so no
--- profile or credential file of the machine is read, and the instance
--- metadata service is off (and pointed at a closed loopback port).
+-- aws-connect (aws_connect.cli) run in-process with a fake io against the
+-- fake Connect server: commands and flags from the model (one command per
+-- kind of input), output as the AWS CLI prints it, pagination and its
+-- tokens, skeletons, --cli-input-json, exit codes, --dry-run, --debug
+-- redaction, safe terminal output, the instance extras, help for every
+-- command; a few runs of bin/aws-connect as a subprocess (the stub, a real
+-- Ctrl-C). The byte-for-byte comparison with /usr/bin/aws is
+-- spec/cli_compat_spec.lua.
 
 package.path = "./?.lua;" .. package.path
 
 local fake = require("spec.support.fake_server")
-local aws_connect = require("aws_connect")
 local cjson = require("cjson")
+local cli = require("aws_connect.cli")
+local result = require("aws_connect.cli.result")
 
-local LUA = os.getenv("AWSC_LUA") or "lua5.4"
 local q = fake.shell_quote
+local I = "11111111-2222-3333-4444-555555555555"
+local ARN = "arn:aws:connect:us-east-1:123456789012:instance/" .. I
 
 local srv, home
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
+local function buffer()
+  local b = { parts = {} }
+  function b:write(...)
+    for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring(select(i, ...)) end
+    return self
+  end
+  function b:flush() return self end
+  function b:text() return table.concat(self.parts) end
+  return b
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
--- Runs the CLI; env entries override the defaults (false removes one).
--- Returns exit code, stdout, stderr.
-local function run(args, env)
+local function base_env(extra)
   local e = {
-    PATH = os.getenv("PATH") or "/usr/bin:/bin",
     HOME = home,
-    LUA_PATH = "lua/?.lua;lua/?/init.lua;;",
-    LUA_CPATH = "build/" .. LUA .. "/?.so;;",
     AWS_ACCESS_KEY_ID = "AKIDFAKE",
     AWS_SECRET_ACCESS_KEY = "secret",
     AWS_REGION = "us-east-1",
     AWS_CONFIG_FILE = home .. "/no-config",
     AWS_SHARED_CREDENTIALS_FILE = home .. "/no-credentials",
     AWS_EC2_METADATA_DISABLED = "true",
-    AWS_EC2_METADATA_SERVICE_ENDPOINT = "http://127.0.0.1:1",
   }
-  for k, v in pairs(env or {}) do e[k] = v or nil end
-  local parts = { "env", "-i" }
-  for k, v in pairs(e) do parts[#parts + 1] = q(k .. "=" .. v) end
-  parts[#parts + 1] = LUA
-  parts[#parts + 1] = "bin/aws-connect"
-  for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
-  local out, err = home .. "/stdout", home .. "/stderr"
-  local p = io.popen(table.concat(parts, " ") .. " >" .. q(out) .. " 2>" .. q(err) .. "; echo $?")
-  local rc = tonumber(p:read("*a"):match("(%d+)"))
-  p:close()
-  return rc, read(out), read(err)
+  for k, v in pairs(extra or {}) do e[k] = v or nil end
+  return e
 end
 
--- the CLI against the fake server
-local function cli(args, env)
-  local a = { "--endpoint-url", srv.endpoint }
+-- runs main in-process: rc, stdout, stderr (args after the endpoint)
+local function run(args, env, no_endpoint)
+  local a = {}
+  if not no_endpoint then a[1], a[2] = "--endpoint-url", srv.endpoint end
   for _, x in ipairs(args) do a[#a + 1] = x end
-  return run(a, env)
+  local out, err = buffer(), buffer()
+  local rc = cli.main(a, base_env(env), { stdout = out, stderr = err })
+  return rc, out:text(), err:text()
 end
 
 local function one_line(text)
@@ -73,37 +60,18 @@ local function one_line(text)
   return text
 end
 
-local function client()
-  return aws_connect.new{
-    region = "us-east-1", endpoint = srv.endpoint, getenv = {},
-    credentials = { access_key_id = "AKIDFAKE", secret_access_key = "secret" },
-  }
-end
-
-local CREATE = { "--identity-management-type", "CONNECT_MANAGED", "--inbound-calls-enabled",
-  "--no-outbound-calls-enabled" }
-
-local function create_args(alias, extra)
-  local a = {}
-  for _, x in ipairs(CREATE) do a[#a + 1] = x end
-  a[#a + 1] = "--instance-alias"
-  a[#a + 1] = alias
-  for _, x in ipairs(extra or {}) do a[#a + 1] = x end
-  return a
-end
-
-local function with(cmd, args)
-  local a = { cmd }
-  for _, x in ipairs(args) do a[#a + 1] = x end
-  return a
-end
-
-local function count(method, path)
-  local n = 0
-  for _, r in ipairs(srv:requests()) do
-    if r.method == method and (path == nil or r.path == path) then n = n + 1 end
+local function last_input(operation)
+  local reqs = srv:requests()
+  for i = #reqs, 1, -1 do
+    if reqs[i].operation == operation then return reqs[i].input, reqs[i] end
   end
-  return n
+  return nil
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
 end
 
 describe("aws-connect", function()
@@ -122,408 +90,504 @@ describe("aws-connect", function()
     srv:config{ create_delay = 0, quota = 100 }
   end)
 
-  it("is an executable stub that runs as a command (sh picks a built Lua) and as a Lua script", function()
-    -- not "#!/usr/bin/env lua": `lua` may be any installed Lua (spec/install_spec.lua)
-    assert.are.equal("#!/bin/sh\n", read("bin/aws-connect"):sub(1, 10))
-    local p = io.popen("test -x bin/aws-connect && echo yes")
-    assert.are.equal("yes", p:read("*l"))
-    p:close()
-    assert.is_function(loadfile("bin/aws-connect"))
-    local rc, out = run{ "--help" }   -- through the interpreter, as every test here
-    assert.are.equal(0, rc)
-    assert.is_truthy(out:find("^usage: aws%-connect "))
-  end)
-
-  describe("create-instance", function()
-    it("creates the instance and prints id, arn and client token as JSON with sorted keys", function()
-      local rc, out, err = cli(with("create-instance", create_args("game-support", { "--tags", "team=ops,env=prod" })))
-      assert.are.equal(0, rc, err)
-      assert.are.equal("", err)
-      local doc = cjson.decode(out)
-      local rec = srv:instances()[1]
-      assert.are.equal(rec.Id, doc.id)
-      assert.are.equal(rec.Arn, doc.arn)
-      assert.are.equal(rec.ClientToken, doc.client_token)
-      assert.are.equal(('{"arn":%s,"client_token":%s,"id":%s}\n'):format(
-        cjson.encode(doc.arn), cjson.encode(doc.client_token), cjson.encode(doc.id)):gsub("\\/", "/"), out)
-      assert.are.equal("game-support", rec.InstanceAlias)
-      assert.are.equal("CONNECT_MANAGED", rec.IdentityManagementType)
-      assert.is_true(rec.InboundCallsEnabled)
-      assert.is_false(rec.OutboundCallsEnabled)
-      assert.are.same({ team = "ops", env = "prod" }, rec.Tags)
+  describe("commands from the model", function()
+    it("names every operation as the AWS CLI does and maps it back to the operation", function()
+      local commands = require("aws_connect.cli.commands")
+      local list = commands.names()
+      assert.are.equal(#require("aws_connect.model").service("connect").names, #list)
+      assert.are.equal("ListPhoneNumbersV2", commands.operation("list-phone-numbers-v2").name)
+      assert.are.equal("DescribeUser", commands.operation("describe-user").name)
+      assert.is_nil(commands.operation("describe_user"))
+      assert.is_nil(commands.operation("DescribeUser"))
     end)
 
-    it("accepts tags as JSON and repeated --tags, and --directory-id and --client-token", function()
-      local rc, _, err = cli(with("create-instance", {
-        "--identity-management-type", "EXISTING_DIRECTORY", "--no-inbound-calls-enabled",
-        "--outbound-calls-enabled", "--directory-id", "d-0123456789abcdef"
-      }))
-      assert.are.equal(2, rc, err) -- 18 characters: invalid, nothing sent
+    it("loads only the operation it runs (start-up does not pay for the whole model)", function()
+      local before = 0
+      for k in pairs(package.loaded) do if k:find("^aws_connect%.model%.connect%.op_") then before = before + 1 end end
+      local rc = run({ "describe-contact-flow", "--generate-cli-skeleton" })
+      assert.are.equal(0, rc)
+      local after = 0
+      for k in pairs(package.loaded) do if k:find("^aws_connect%.model%.connect%.op_") then after = after + 1 end end
+      assert.is_true(after - before <= 1)
+      assert.is_nil(package.loaded["aws_connect.model.connect.docs"] and nil)
+    end)
+
+    it("sends scalars, and prints the output with AWS names in model order, indented as the AWS CLI", function()
+      local rc, out, err = run({ "describe-user", "--instance-id", I, "--user-id", "u-1" })
+      assert.are.equal(0, rc, err)
+      assert.are.same({ InstanceId = I, UserId = "u-1" }, last_input("DescribeUser"))
+      local want = '{\n    "User": {\n        "Id": "u-1",\n        "Arn": "'
+      assert.are.equal(want, out:sub(1, #want))
+      local doc = cjson.decode(out)
+      assert.are.equal("u-1", doc.User.Id)
+      -- member order of the User shape: Id, Arn, Username, IdentityInfo, ...
+      local pos = {}
+      for _, k in ipairs({ '"Id"', '"Arn"', '"Username"', '"IdentityInfo"', '"PhoneConfig"' }) do
+        pos[#pos + 1] = out:find(k, 1, true)
+      end
+      for i = 2, #pos do assert.is_true(pos[i] > pos[i - 1]) end
+      assert.is_truthy(out:find('"LastModifiedTime": "%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[+-]%d%d:%d%d"'))
+    end)
+
+    it("takes booleans as --x and --no-x (the last one wins)", function()
+      local rc, _, err = run({ "create-instance", "--identity-management-type", "CONNECT_MANAGED",
+        "--inbound-calls-enabled", "--outbound-calls-enabled", "--no-outbound-calls-enabled",
+        "--instance-alias", "game-support" })
+      assert.are.equal(0, rc, err)
+      local input = last_input("CreateInstance")
+      assert.is_true(input.InboundCallsEnabled)
+      assert.is_false(input.OutboundCallsEnabled)
+      assert.is_string(input.ClientToken)   -- generated, as the AWS CLI does
+    end)
+
+    it("takes a list as several values, as JSON, and a querystring list as repeated keys", function()
+      assert.are.equal(0, (run({ "untag-resource", "--resource-arn", ARN, "--tag-keys", "a", "b" })))
+      local input, req = last_input("UntagResource")
+      assert.are.same({ "a", "b" }, input.tagKeys or input.TagKeys)
+      assert.is_truthy(req.query:find("tagKeys=a&tagKeys=b", 1, true))
+      assert.are.equal(0, (run({ "untag-resource", "--resource-arn", ARN, "--tag-keys", '["x", "y z"]' })))
+      input = last_input("UntagResource")
+      assert.are.same({ "x", "y z" }, input.tagKeys or input.TagKeys)
+    end)
+
+    it("takes a map as shorthand or JSON (keys are data)", function()
+      assert.are.equal(0, (run({ "tag-resource", "--resource-arn", ARN, "--tags", "team=ops,env=prod" })))
+      assert.are.same({ team = "ops", env = "prod" }, last_input("TagResource").tags)
+      assert.are.equal(0, (run({ "tag-resource", "--resource-arn", ARN, "--tags", '{"Cost Center": "42, 43"}' })))
+      assert.are.same({ ["Cost Center"] = "42, 43" }, last_input("TagResource").tags)
+    end)
+
+    it("takes nested structures and lists of them in shorthand, typed by the model", function()
+      local rc, _, err = run({ "create-routing-profile", "--instance-id", I, "--name", "rp", "--description", "d",
+        "--default-outbound-queue-id", "q1",
+        "--media-concurrencies", "Channel=VOICE,Concurrency=1", "Channel=CHAT,Concurrency=2" })
+      assert.are.equal(0, rc, err)
+      assert.are.same({ { Channel = "VOICE", Concurrency = 1 }, { Channel = "CHAT", Concurrency = 2 } },
+        last_input("CreateRoutingProfile").MediaConcurrencies)
+      rc, _, err = run({ "get-metric-data-v2", "--resource-arn", ARN, "--start-time", "2024-05-01T00:00:00Z",
+        "--end-time", "1714608000", "--filters", "FilterKey=QUEUE,FilterValues=q1,q2",
+        "--metrics", "Name=CONTACTS_HANDLED,Threshold=[{Comparison=LT,ThresholdValue=5.5}]" })
+      assert.are.equal(0, rc, err)
+      local input = last_input("GetMetricDataV2")
+      assert.are.same({ { FilterKey = "QUEUE", FilterValues = { "q1", "q2" } } }, input.Filters)
+      assert.are.same({ { Comparison = "LT", ThresholdValue = 5.5 } }, input.Metrics[1].Threshold)
+      assert.are.equal(1714521600, input.StartTime)
+      assert.are.equal(1714608000, input.EndTime)
+    end)
+
+    it("takes a union with exactly one member, and refuses two before sending", function()
+      local rc, _, err = run({ "start-contact-streaming", "--instance-id", I, "--contact-id", "c1",
+        "--chat-streaming-configuration", "StreamingEndpointArn=arn:aws:sns:us-east-1:123456789012:t" })
+      assert.are.equal(0, rc, err)
+      assert.is_string(last_input("StartContactStreaming").ClientToken)   -- a required token, generated
+      local n = #srv:requests()
+      rc, _, err = run({ "search-users", "--instance-id", I, "--search-criteria",
+        '{"StringCondition": {"FieldName": "Username", "Value": "a", "ComparisonType": "EXACT"}}',
+        "--search-filter", '{"TagFilter": {"OrConditions": [], "AndConditions": []}, '
+          .. '"UserAttributeFilter": {"TagCondition": {"TagKey": "k", "TagValue": "v"}}}' })
+      assert.are.equal(0, rc, err)
+      assert.is_true(#srv:requests() > n)
+      n = #srv:requests()
+      rc, _, err = run({ "describe-contact-evaluation", "--instance-id", I, "--evaluation-id", "e" })
+      assert.are.equal(0, rc, err)
+      -- a union (ParticipantDetailsToAdd has none; EvaluationAnswerData is one) given two members
+      rc, _, err = run({ "update-contact-evaluation", "--instance-id", I, "--evaluation-id", "e",
+        "--answers", '{"q1": {"Value": {"StringValue": "a", "NumericValue": 1}}}' })
+      assert.are.equal(252, rc)
+      assert.is_truthy(one_line(err):find("exactly one", 1, true))
+      assert.are.equal(n + 1, #srv:requests())
+    end)
+
+    it("reads file:// values, and reports an unreadable one as a parameter error (252)", function()
+      write(home .. "/id.txt", "u-from-file")
+      assert.are.equal(0, (run({ "describe-user", "--instance-id", I, "--user-id", "file://" .. home .. "/id.txt" })))
+      assert.are.equal("u-from-file", last_input("DescribeUser").UserId)
+      local rc, out, err = run({ "describe-user", "--instance-id", I, "--user-id", "file://" .. home .. "/missing" })
+      assert.are.equal(252, rc)
+      assert.are.equal("", out)
+      assert.is_truthy(one_line(err):find("Unable to load paramfile", 1, true))
+    end)
+
+    it("fills what the flags left from --cli-input-json (flags win)", function()
+      write(home .. "/in.json", cjson.encode({ InstanceId = I, UserId = "from-json" }))
+      assert.are.equal(0, (run({ "describe-user", "--cli-input-json", "file://" .. home .. "/in.json" })))
+      assert.are.equal("from-json", last_input("DescribeUser").UserId)
+      assert.are.equal(0, (run({ "describe-user", "--cli-input-json", "file://" .. home .. "/in.json",
+        "--user-id", "flag" })))
+      assert.are.equal("flag", last_input("DescribeUser").UserId)
+      local rc, _, err = run({ "describe-user", "--cli-input-json", "[1]" })
+      assert.are.equal(252, rc)
+      one_line(err)
+    end)
+
+    it("prints input and output skeletons as the AWS CLI's generator makes them", function()
+      local rc, out = run({ "describe-user", "--generate-cli-skeleton" }, { AWS_REGION = false }, true)
+      assert.are.equal(0, rc)
+      assert.are.equal('{\n    "UserId": "",\n    "InstanceId": ""\n}\n', out)
+      rc, out = run({ "describe-user", "--generate-cli-skeleton", "output", "--instance-id", I, "--user-id", "u" })
+      assert.are.equal(0, rc)
+      local doc = cjson.decode(out)
+      assert.are.equal("Id", doc.User.Id)
+      assert.are.equal("1970-01-01T00:00:00", doc.User.LastModifiedTime)
       assert.are.equal(0, #srv:requests())
-      rc, _, err = cli(with("create-instance", {
-        "--identity-management-type=EXISTING_DIRECTORY", "--no-inbound-calls-enabled",
-        "--outbound-calls-enabled", "--directory-id", "d-0123456789", "--client-token", "tok-1",
-        "--tags", '{"Cost Center":"42, 43"}', "--tags", "team=ops",
-      }))
-      assert.are.equal(0, rc, err)
-      local rec = srv:instances()[1]
-      assert.are.equal("d-0123456789", rec.DirectoryId)
-      assert.are.equal("tok-1", rec.ClientToken)
-      assert.is_false(rec.InboundCallsEnabled)
-      assert.is_true(rec.OutboundCallsEnabled)
-      assert.are.same({ ["Cost Center"] = "42, 43", team = "ops" }, rec.Tags)
-    end)
-
-    it("--wait shows progress on stderr and prints the ACTIVE instance", function()
-      srv:config{ create_delay = 0.3 }
-      local rc, out, err = cli(with("create-instance", create_args("waited", { "--wait", "--interval", "0.1" })))
-      assert.are.equal(0, rc, err)
-      local doc = cjson.decode(out)
-      assert.are.equal("ACTIVE", doc.instance_status)
-      assert.are.equal("waited", doc.instance_alias)
-      assert.is_truthy(err:find("created instance " .. doc.id .. "; waiting until it is ACTIVE", 1, true), err)
-      assert.is_truthy(err:find("instance " .. doc.id:gsub("%p", "%%%0") .. " is ACTIVE %(%d+ s%)\n$"), err)
     end)
   end)
 
-  describe("describe-instance", function()
-    it("prints the instance as JSON", function()
-      local made = client():create_instance{ identity_management_type = "SAML", inbound_calls_enabled = false,
-        outbound_calls_enabled = true, instance_alias = "described", tags = { ["Team Name"] = "ops" } }
-      local rc, out, err = cli{ "describe-instance", "--instance-id", made.id }
-      assert.are.equal(0, rc, err)
-      local doc = cjson.decode(out)
-      assert.are.equal(made.id, doc.id)
-      assert.are.equal("SAML", doc.identity_management_type)
-      assert.are.equal("ACTIVE", doc.instance_status)
-      assert.is_false(doc.inbound_calls_enabled)
-      assert.are.same({ ["Team Name"] = "ops" }, doc.tags)
-      assert.are.equal("number", type(doc.created_time))
+  describe("every command", function()
+    it("has help, an input skeleton and a parser, from the model alone", function()
+      local commands = require("aws_connect.cli.commands")
+      for _, name in ipairs(commands.names()) do
+        local rc, out = run({ name, "help" }, nil, true)
+        assert.are.equal(0, rc, name)
+        assert.is_truthy(out:find("usage: aws-connect " .. name, 1, true), name)
+        rc, out = run({ name, "--generate-cli-skeleton" }, nil, true)
+        assert.are.equal(0, rc, name)
+        assert.is_table(cjson.decode(out), name)
+      end
     end)
 
-    it("prints a key/value table with --output table", function()
-      local made = client():create_instance{ identity_management_type = "CONNECT_MANAGED",
-        inbound_calls_enabled = true, outbound_calls_enabled = false, instance_alias = "tabled",
-        tags = { team = "ops", env = "prod" } }
-      local rc, out, err = cli{ "describe-instance", "--instance-id", made.id, "--output", "table" }
-      assert.are.equal(0, rc, err)
-      assert.is_truthy(out:find("^id +" .. made.id:gsub("%-", "%%-") .. "\n"), out)
-      assert.is_truthy(out:find("\ninstance_status +ACTIVE\n"), out)
-      assert.is_truthy(out:find("\ntags +env=prod, team=ops\n"), out)
-      assert.is_truthy(out:find("\ncreated_time +%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ\n"), out)
+    it("has --dry-run: the signed request or a parameter error, never a request to Connect", function()
+      local commands = require("aws_connect.cli.commands")
+      local names = require("aws_connect.names")
+      local ok_count = 0
+      for _, name in ipairs(commands.names()) do
+        local op = commands.operation(name)
+        local args = { name, "--dry-run" }
+        for _, m in ipairs(op.input.members) do
+          if m.required and not m.idempotencyToken then
+            local t = m.shape.type
+            if t == "string" then
+              args[#args + 1] = "--" .. names.kebab(m.name)
+              args[#args + 1] = m.shape.enum and m.shape.enum[1] or (m.name:find("Arn$") and ARN or I)
+            elseif t == "boolean" then
+              args[#args + 1] = "--" .. names.kebab(m.name)
+            elseif t == "integer" or t == "long" then
+              args[#args + 1] = "--" .. names.kebab(m.name)
+              args[#args + 1] = tostring(m.shape.min or 1)
+            end
+          end
+        end
+        local rc, out, err = run(args)
+        assert.is_true(rc == 0 or rc == 252, name .. ": " .. err)
+        if rc == 0 then
+          ok_count = ok_count + 1
+          assert.is_truthy(out:find("^%u+ http://127%.0%.0%.1:%d+/"), name)
+          assert.is_truthy(out:find("Signature=REDACTED", 1, true), name)
+          assert.is_truthy(err:find("nothing was sent to Connect", 1, true), name)
+        else
+          one_line(err)
+        end
+      end
+      assert.are.equal(0, #srv:requests())
+      assert.is_true(ok_count > 150, "dry runs that passed validation: " .. ok_count)
+    end)
+  end)
+
+  describe("output", function()
+    it("formats timestamps as python's isoformat (microseconds only when not zero)", function()
+      assert.are.equal("2026-12-01T18:16:40.606432+00:00", result.iso8601(1796148999.606432 + 1.0, 0))
+      assert.are.equal("2024-04-07T08:03:00+00:00", result.iso8601(1712476980, 0))
+      assert.are.equal("2024-04-07T10:03:00+02:00", result.iso8601(1712476980, 7200))
+      assert.are.equal("1969-12-31T23:59:59.500000+00:00", result.iso8601(-0.5, 0))
+      assert.are.equal("1970-01-01T00:00:00.000002+00:00", result.iso8601(0.0000025, 0))  -- half to even
     end)
 
-    it("exits 1 with the service error on one line of stderr", function()
-      local rc, out, err = cli{ "describe-instance", "--instance-id", "no-such-id" }
-      assert.are.equal(1, rc)
+    it("prints text and table output, and nothing for an empty result", function()
+      local rc, out = run({ "describe-user", "--instance-id", I, "--user-id", "u", "--output", "text" })
+      assert.are.equal(0, rc)
+      assert.is_truthy(out:find("^USER\t"))
+      rc, out = run({ "describe-user", "--instance-id", I, "--user-id", "u", "--output", "table" })
+      assert.are.equal(0, rc)
+      assert.is_truthy(out:find("^%-+\n|%s+DescribeUser%s+|\n"))
+      rc, out = run({ "delete-user", "--instance-id", I, "--user-id", "u" })
+      assert.are.equal(0, rc)
+      assert.are.equal("", out)
+    end)
+
+    it("takes the format from AWS_DEFAULT_OUTPUT and from the profile's output", function()
+      local _, out = run({ "describe-user", "--instance-id", I, "--user-id", "u" }, { AWS_DEFAULT_OUTPUT = "text" })
+      assert.is_truthy(out:find("^USER\t"))
+      write(home .. "/config", "[default]\noutput = yaml\n")
+      _, out = run({ "describe-user", "--instance-id", I, "--user-id", "u" }, { AWS_CONFIG_FILE = home .. "/config" })
+      assert.is_truthy(out:find("^User:\n  %u"))
+      local rc, none = run({ "describe-user", "--instance-id", I, "--user-id", "u" }, { AWS_DEFAULT_OUTPUT = "xml" })
+      assert.are.equal(253, rc)
+      assert.are.equal("", none)
+    end)
+
+    it("applies --query (JMESPath) before formatting", function()
+      local rc, out = run({ "describe-user", "--instance-id", I, "--user-id", "u-9", "--query", "User.Id" })
+      assert.are.equal(0, rc)
+      assert.are.equal('"u-9"\n', out)
+      rc, out = run({ "describe-user", "--instance-id", I, "--user-id", "u-9", "--query", "User.[Id, Id]",
+        "--output", "text" })
+      assert.are.equal(0, rc)
+      assert.are.equal("u-9\tu-9\n", out)
+      local err
+      rc, out, err = run({ "describe-user", "--instance-id", I, "--user-id", "u-9", "--query", "User.[" })
+      assert.are.equal(252, rc)
       assert.are.equal("", out)
       one_line(err)
-      assert.is_truthy(err:find("^aws%-connect: ResourceNotFoundException: "), err)
-      assert.is_truthy(err:find("HTTP 404", 1, true), err)
+    end)
+
+    it("strips control characters from server text before text and table output reach a terminal", function()
+      srv:respond{ operation = "DescribeUser", status = 200, times = 2,
+        body = { User = { Id = "x\27[31mred\27[0m", Username = "a\tb\nc" } } }
+      local _, out = run({ "describe-user", "--instance-id", I, "--user-id", "u", "--output", "table" })
+      assert.is_nil(out:find("\27", 1, true))
+      assert.is_truthy(out:find("x?[31mred?[0m", 1, true))
+      _, out = run({ "describe-user", "--instance-id", I, "--user-id", "u", "--output", "text" })
+      assert.is_nil(out:find("\27", 1, true))
+      assert.is_truthy(out:find("a b c", 1, true))
     end)
   end)
 
-  describe("list-instances", function()
-    it("lists every page", function()
-      local c = client()
-      local ids = {}
-      for i = 1, 12 do
-        ids[i] = c:create_instance{ identity_management_type = "CONNECT_MANAGED", inbound_calls_enabled = true,
-          outbound_calls_enabled = false, instance_alias = "l" .. i }.id
-      end
-      local rc, out, err = cli{ "list-instances", "--page-size", "5" }
-      assert.are.equal(0, rc, err)
-      local seen = {}
-      for i, s in ipairs(cjson.decode(out).instances) do seen[i] = s.id end
-      assert.are.same(ids, seen)
-      assert.are.equal(3, count("GET", "/instance"))
-    end)
-
-    it("stops after --max-items", function()
-      local c = client()
-      for i = 1, 12 do
-        c:create_instance{ identity_management_type = "CONNECT_MANAGED", inbound_calls_enabled = true,
-          outbound_calls_enabled = false, instance_alias = "m" .. i }
-      end
-      local rc, out, err = cli{ "list-instances", "--max-items", "7", "--page-size", "5" }
-      assert.are.equal(0, rc, err)
-      assert.are.equal(7, #cjson.decode(out).instances)
-      assert.are.equal(2, count("GET", "/instance"))
-    end)
-
-    it("prints an empty JSON array when there are none", function()
-      local rc, out = cli{ "list-instances" }
+  describe("pagination", function()
+    it("gathers every page, cuts at --max-items with the AWS CLI's NextToken, and resumes from it", function()
+      local rc, out = run({ "list-users", "--instance-id", I })
       assert.are.equal(0, rc)
-      assert.are.equal('{"instances":[]}\n', out)
-    end)
-
-    it("prints one row per instance with --output table", function()
-      local c = client()
-      for i = 1, 3 do
-        c:create_instance{ identity_management_type = "CONNECT_MANAGED", inbound_calls_enabled = true,
-          outbound_calls_enabled = false, instance_alias = "row" .. i }
-      end
-      local rc, out = cli{ "list-instances", "--output", "table" }
+      local all = cjson.decode(out).UserSummaryList
+      assert.is_true(#all >= 2)
+      assert.are.equal(2, #srv:requests())   -- two pages
+      rc, out = run({ "list-users", "--instance-id", I, "--max-items", "1" })
       assert.are.equal(0, rc)
-      local lines = {}
-      for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
-      assert.are.equal(4, #lines)
-      assert.is_truthy(lines[1]:find("^ID +ALIAS +STATUS +IDENTITY +INBOUND +OUTBOUND +CREATED$"), lines[1])
-      assert.is_truthy(lines[2]:find(" row1 +ACTIVE +CONNECT_MANAGED +yes +no +%d%d%d%d%-"), lines[2])
-    end)
-  end)
-
-  describe("delete-instance", function()
-    it("deletes the instance with the given client token", function()
-      local made = client():create_instance{ identity_management_type = "CONNECT_MANAGED",
-        inbound_calls_enabled = true, outbound_calls_enabled = false }
-      local rc, out, err = cli{ "delete-instance", "--instance-id", made.id, "--client-token", "del-1" }
-      assert.are.equal(0, rc, err)
-      assert.are.same({ instance_id = made.id, deleted = true, client_token = "del-1" }, cjson.decode(out))
-      assert.are.same({}, srv:instances())
-      local last = srv:requests()[#srv:requests()]
-      assert.are.equal("clientToken=del-1", last.query)
-    end)
-  end)
-
-  describe("wait-instance", function()
-    it("prints the instance once it is ACTIVE", function()
-      srv:config{ create_delay = 0.3 }
-      local made = client():create_instance{ identity_management_type = "CONNECT_MANAGED",
-        inbound_calls_enabled = true, outbound_calls_enabled = false }
-      local rc, out, err = cli{ "wait-instance", "--instance-id", made.id, "--interval", "0.1" }
-      assert.are.equal(0, rc, err)
-      assert.are.equal("ACTIVE", cjson.decode(out).instance_status)
-      assert.is_truthy(err:find("is ACTIVE", 1, true), err)
+      local doc = cjson.decode(out)
+      assert.are.equal(1, #doc.UserSummaryList)
+      local paging = require("aws_connect.cli.paging")
+      assert.are.equal('{"NextToken": null, "boto_truncate_amount": 1}', paging.b64decode(doc.NextToken))
+      rc, out = run({ "list-users", "--instance-id", I, "--starting-token", doc.NextToken })
+      assert.are.equal(0, rc)
+      local rest = cjson.decode(out).UserSummaryList
+      assert.are.equal(#all - 1, #rest)
+      assert.are.same(all[2], rest[1])
     end)
 
-    it("exits 3 with a TimeoutError when the time is up", function()
-      srv:config{ create_delay = 3600 }
-      local made = client():create_instance{ identity_management_type = "CONNECT_MANAGED",
-        inbound_calls_enabled = true, outbound_calls_enabled = false }
-      local rc, out, err = cli{ "wait-instance", "--instance-id", made.id, "--timeout", "0" }
-      assert.are.equal(3, rc)
+    it("prints text per page and the resume token as a NEXTTOKEN line", function()
+      local _, out = run({ "list-users", "--instance-id", I, "--max-items", "1", "--output", "text" })
+      local last = out:match("([^\n]+)\n$")
+      assert.is_truthy(last:find("^NEXTTOKEN\t"))
+    end)
+
+    it("turns pagination off for --no-paginate and --next-token, refusing paging flags with it", function()
+      local rc = run({ "list-users", "--instance-id", I, "--no-paginate" })
+      assert.are.equal(0, rc)
+      assert.are.equal(1, #srv:requests())
+      local out, err
+      rc, out, err = run({ "list-users", "--instance-id", I, "--next-token", "abc", "--max-items", "1" })
+      assert.are.equal(252, rc)
       assert.are.equal("", out)
-      local last = err:match("([^\n]*)\n$")
-      assert.is_truthy(last:find("^aws%-connect: TimeoutError: instance .* is still CREATION_IN_PROGRESS"), err)
-    end)
-
-    it("exits 1 with the status reason when the creation failed", function()
-      srv:config{ fail_next_create = "Not enough capacity in us-east-1." }
-      local made = client():create_instance{ identity_management_type = "CONNECT_MANAGED",
-        inbound_calls_enabled = true, outbound_calls_enabled = false }
-      local rc, out, err = cli{ "wait-instance", "--instance-id", made.id }
-      assert.are.equal(1, rc)
-      assert.are.equal("", out)
-      local last = err:match("([^\n]*)\n$")
-      assert.is_truthy(last:find("^aws%-connect: InstanceCreationFailed: .*Not enough capacity in us%-east%-1%."), err)
+      assert.is_truthy(one_line(err):find("Cannot specify --no-paginate", 1, true))
     end)
   end)
 
-  describe("ensure-instance", function()
-    it("creates once and then reports the existing instance", function()
-      local rc, out, err = cli(with("ensure-instance", create_args("ensured")))
-      assert.are.equal(0, rc, err)
-      local first = cjson.decode(out)
-      assert.is_true(first.created)
-      assert.is_truthy(first.client_token:match("^ensure%-%x+$"))
-      rc, out, err = cli(with("ensure-instance", create_args("ensured")))
-      assert.are.equal(0, rc, err)
-      local second = cjson.decode(out)
-      assert.is_false(second.created)
-      assert.are.equal(first.instance.id, second.instance.id)
-      assert.are.equal(1, #srv:instances())
-    end)
-
-    it("exits 2 when the existing instance has other settings", function()
-      client():create_instance{ identity_management_type = "SAML", inbound_calls_enabled = true,
-        outbound_calls_enabled = false, instance_alias = "taken" }
-      local rc, _, err = cli(with("ensure-instance", create_args("taken")))
-      assert.are.equal(2, rc)
-      one_line(err)
-      assert.is_truthy(err:find("ValidationError", 1, true), err)
-      assert.is_truthy(err:find("[--identity-management-type]", 1, true), err)
-      assert.are.equal(1, #srv:instances())
-    end)
-  end)
-
-  describe("usage", function()
-    local cases = {
-      { {}, "no command" },
-      { { "launch-instance" }, "unknown command" },
-      { { "describe-instance" }, "--instance-id is required" },
-      { { "describe-instance", "--instance-id" }, "needs a value" },
-      { { "describe-instance", "--instance-id", "a", "--instance-id", "b" }, "given twice" },
-      { { "describe-instance", "--instance-id", "a", "extra" }, "unexpected argument" },
-      { { "describe-instance", "--bogus" }, "unknown option --bogus" },
-      { { "describe-instance", "--instance-id", "a", "--output", "yaml" }, "--output" },
-      { { "list-instances", "--max-items", "0" }, "--max-items" },
-      { { "list-instances", "--page-size", "11" }, "--page-size" },
-      { { "list-instances", "--debug=yes" }, "takes no value" },
-      { { "create-instance", "--inbound-calls-enabled", "--no-inbound-calls-enabled" }, "only one" },
-      { { "create-instance", "--tags", "novalue" }, "--tags" },
-      { { "create-instance", "--timeout", "5" }, "--wait" },
-      { { "wait-instance", "--instance-id", "a", "--timeout", "soon" }, "--timeout" },
-    }
-    for _, case in ipairs(cases) do
-      it("exits 2 for: aws-connect " .. table.concat(case[1], " "), function()
-        local rc, out, err = cli(case[1])
-        assert.are.equal(2, rc, err)
+  describe("exit codes and errors", function()
+    it("252 for usage errors: unknown flag, missing flag, unknown command, bad value", function()
+      local cases = {
+        { "describe-user", "--instance-id", I, "--user-id", "u", "--bogus" },
+        { "describe-user", "--instance-id", I },
+        { "describe-usr" },
+        { "list-users", "--instance-id", I, "--max-items", "many" },
+        { "describe-user", "--instance-id", I, "--user-id", "u", "--output", "xml" },
+        {},
+      }
+      for _, args in ipairs(cases) do
+        local rc, out, err = run(args)
+        assert.are.equal(252, rc, table.concat(args, " "))
         assert.are.equal("", out)
         one_line(err)
-        assert.is_truthy(err:find("^aws%-connect: usage: "), err)
-        assert.is_truthy(err:find(case[2], 1, true), err)
+      end
+      assert.are.equal(0, #srv:requests())
+    end)
+
+    it("252 for client-side validation of a model constraint, naming the flag; nothing is sent", function()
+      local rc, _, err = run({ "list-users", "--instance-id", I, "--max-results", "0" })
+      assert.are.equal(252, rc)
+      assert.is_truthy(one_line(err):find("--max-results", 1, true))
+      rc, _, err = run({ "create-instance", "--identity-management-type", "NOPE", "--inbound-calls-enabled",
+        "--no-outbound-calls-enabled" })
+      assert.are.equal(252, rc)
+      assert.is_truthy(one_line(err):find("--identity-management-type", 1, true))
+      assert.are.equal(0, #srv:requests())
+    end)
+
+    it("253 without credentials or region, in CLI terms (no library advice)", function()
+      local rc, _, err = run({ "describe-user", "--instance-id", I, "--user-id", "u" },
+        { AWS_ACCESS_KEY_ID = false, AWS_SECRET_ACCESS_KEY = false })
+      assert.are.equal(253, rc)
+      assert.is_truthy(one_line(err):find("Unable to locate credentials", 1, true))
+      assert.is_nil(err:find("new{", 1, true))
+      rc, _, err = run({ "describe-user", "--instance-id", I, "--user-id", "u" }, { AWS_REGION = false })
+      assert.are.equal(253, rc)
+      assert.is_truthy(one_line(err):find("--region", 1, true))
+      assert.is_nil(err:find("new{", 1, true))
+    end)
+
+    it("254 when the service answers an error, with the AWS CLI's wording", function()
+      srv:respond{ operation = "DescribeUser", status = 404, times = 1,
+        headers = { ["x-amzn-ErrorType"] = "ResourceNotFoundException" }, body = { Message = "no such user" } }
+      local rc, out, err = run({ "describe-user", "--instance-id", I, "--user-id", "u" })
+      assert.are.equal(254, rc)
+      assert.are.equal("", out)
+      assert.is_truthy(one_line(err):find(
+        "An error occurred (ResourceNotFoundException) when calling the DescribeUser operation: no such user", 1, true))
+    end)
+
+    it("255 for a network failure", function()
+      local out, err = buffer(), buffer()
+      local rc = cli.main({ "--endpoint-url", "http://127.0.0.1:1", "describe-user", "--instance-id", I,
+        "--user-id", "u" }, base_env({ AWS_MAX_ATTEMPTS = "1" }), { stdout = out, stderr = err })
+      assert.are.equal(255, rc)
+      one_line(err:text())
+    end)
+
+    it("130 when interrupted (lua.c raises 'interrupted!' on SIGINT)", function()
+      local out, err = buffer(), buffer()
+      local env = base_env()
+      local rc = cli.main({ "--endpoint-url", srv.endpoint, "describe-user", "--instance-id", I, "--user-id", "u" },
+        function(k)
+          if k == "AWS_DEFAULT_OUTPUT" then error("interrupted!", 0) end
+          return env[k]
+        end, { stdout = out, stderr = err })
+      assert.are.equal(130, rc)
+      assert.is_nil(err:text():find("internal error", 1, true))
+    end)
+  end)
+
+  describe("--dry-run and --debug", function()
+    it("--dry-run prints the signed request with secrets redacted, says where credentials came from, sends nothing",
+      function()
+        local rc, out, err = run({ "describe-user", "--instance-id", I, "--user-id", "u", "--dry-run" },
+          { AWS_SESSION_TOKEN = "session-token-value" })
+        assert.are.equal(0, rc)
+        assert.is_truthy(out:find("^GET " .. srv.endpoint:gsub("%p", "%%%0") .. "/users/"))
+        assert.is_nil(out:find("session-token-value", 1, true))
+        assert.is_truthy(out:find("X-Amz-Security-Token: REDACTED", 1, true))
+        assert.is_truthy(err:find("credentials from environment", 1, true))
         assert.are.equal(0, #srv:requests())
       end)
+
+    it("--debug logs headers and bodies through the redaction, also secrets a server echoes back", function()
+      srv:respond{ operation = "DescribeUser", status = 403, times = 1,
+        headers = { ["x-amzn-ErrorType"] = "InvalidSignatureException" },
+        body = { Message = "The canonical request was ... x-amz-security-token:session-token-value secret" } }
+      local rc, _, err = run({ "describe-user", "--instance-id", I, "--user-id", "u", "--debug" },
+        { AWS_SESSION_TOKEN = "session-token-value", AWS_SECRET_ACCESS_KEY = "the-secret-key" })
+      assert.are.equal(254, rc)
+      assert.is_truthy(err:find("> GET ", 1, true))
+      assert.is_truthy(err:find("< HTTP 403", 1, true))
+      assert.is_nil(err:find("session-token-value", 1, true))
+      assert.is_nil(err:find("the-secret-key", 1, true))
+      assert.is_truthy(err:find("Signature=REDACTED", 1, true))
+    end)
+
+    it("the wire wrapper learns secrets from credential responses (JSON and STS XML) before logging them", function()
+      local lines = {}
+      local w = require("aws_connect.cli.wire").new({
+        debug = true, getenv = function() return nil end, endpoint = "http://connect",
+        log = function(l) lines[#lines + 1] = l end,
+        inner = { request = function(_, req)
+          if req.url:find("sts") then
+            return { status = 200, headers = {}, body =
+              "<AssumeRoleResult><Credentials><SecretAccessKey>sts-secret-123</SecretAccessKey>"
+              .. "<SessionToken>sts-token-456</SessionToken></Credentials></AssumeRoleResult>" }
+          end
+          return { status = 403, headers = {}, body = '{"Message": "bad token sts-token-456 / sts-secret-123"}' }
+        end },
+      })
+      w:request({ method = "POST", url = "https://sts.example/", headers = {}, body = "Action=AssumeRole" })
+      w:request({ method = "GET", url = "http://connect/x", headers = { { "X-Amz-Security-Token", "sts-token-456" } } })
+      local all = table.concat(lines, "\n")
+      assert.is_nil(all:find("sts-secret-123", 1, true))
+      assert.is_nil(all:find("sts-token-456", 1, true))
+      assert.is_truthy(all:find("REDACTED", 1, true))
+    end)
+  end)
+
+  describe("instance extras", function()
+    it("create-instance --wait waits with progress on stderr and prints DescribeInstance's output", function()
+      srv:config{ create_delay = 0.3 }
+      local rc, out, err = run({ "create-instance", "--identity-management-type", "CONNECT_MANAGED",
+        "--inbound-calls-enabled", "--no-outbound-calls-enabled", "--instance-alias", "waited",
+        "--wait", "--interval", "0.2", "--timeout", "30" })
+      assert.are.equal(0, rc, err)
+      assert.is_truthy(err:find("waiting until it is ACTIVE", 1, true))
+      assert.are.equal("ACTIVE", cjson.decode(out).Instance.InstanceStatus)
+    end)
+
+    it("ensure-instance creates once and finds the instance the second time", function()
+      local args = { "ensure-instance", "--identity-management-type", "CONNECT_MANAGED", "--inbound-calls-enabled",
+        "--no-outbound-calls-enabled", "--instance-alias", "ensured" }
+      local rc, out, err = run(args)
+      assert.are.equal(0, rc, err)
+      local first = cjson.decode(out)
+      assert.is_true(first.Created)
+      rc, out = run(args)
+      assert.are.equal(0, rc)
+      local second = cjson.decode(out)
+      assert.is_false(second.Created)
+      assert.are.equal(first.Instance.Id, second.Instance.Id)
+      assert.are.equal(1, #srv:instances())
+    end)
+
+    it("wait-instance exits 254 when the instance ends CREATION_FAILED", function()
+      srv:config{ create_delay = 0.2, fail_aliases = { doomed = "no capacity" } }
+      local rc, out = run({ "create-instance", "--identity-management-type", "CONNECT_MANAGED",
+        "--inbound-calls-enabled", "--no-outbound-calls-enabled", "--instance-alias", "doomed" })
+      assert.are.equal(0, rc)
+      local id = cjson.decode(out).Id
+      local err
+      rc, out, err = run({ "wait-instance", "--instance-id", id, "--interval", "0.1", "--timeout", "30" })
+      assert.are.equal(254, rc)
+      assert.are.equal("", out)
+      one_line(err:match("[^\n]*\n$"))
+    end)
+  end)
+
+  describe("as a command", function()
+    local LUA = os.getenv("AWSC_LUA") or "lua5.4"
+    local function sh(args, env)
+      local parts = { "env", "-i", "PATH=/usr/bin:/bin", "HOME=" .. q(home), "AWS_EC2_METADATA_DISABLED=true",
+        "AWS_ACCESS_KEY_ID=AKIDFAKE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=us-east-1",
+        "AWS_CONFIG_FILE=" .. q(home .. "/no-config"), "AWS_SHARED_CREDENTIALS_FILE=" .. q(home .. "/no-creds") }
+      for k, v in pairs(env or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
+      parts[#parts + 1] = LUA
+      parts[#parts + 1] = "bin/aws-connect"
+      for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
+      local p = io.popen(table.concat(parts, " ") .. " 2>/dev/null; echo \"rc=$?\"")
+      local text = p:read("*a")
+      p:close()
+      local out, rc = text:match("^(.*)rc=(%d+)\n$")
+      return tonumber(rc), out
     end
 
-    it("exits 2 for invalid parameters, naming the flag, and sends nothing", function()
-      local rc, out, err = cli(with("create-instance", create_args("d-not-allowed")))
-      assert.are.equal(2, rc)
-      assert.are.equal("", out)
-      one_line(err)
-      assert.is_truthy(err:find("^aws%-connect: ValidationError: instance_alias"), err)
-      assert.is_truthy(err:find("[--instance-alias]", 1, true), err)
-      rc, out, err = cli{ "create-instance", "--identity-management-type", "CONNECT_MANAGED", "--inbound-calls-enabled" }
-      assert.are.equal(2, rc)
-      assert.are.equal("", out)
-      assert.is_truthy(err:find("[--outbound-calls-enabled or --no-outbound-calls-enabled]", 1, true), err)
-      assert.are.equal(0, #srv:requests())
-    end)
-
-    it("shows --help for every command with its flags and the global ones", function()
-      local rc, out = run{ "--help" }
+    it("is an executable stub that runs as a command and as a Lua script", function()
+      local f = assert(io.open("bin/aws-connect", "rb"))
+      assert.are.equal("#!/bin/sh\n", f:read(10))
+      f:close()
+      local rc, out = sh({ "--version" })
       assert.are.equal(0, rc)
-      for _, name in ipairs({ "create-instance", "describe-instance", "list-instances", "delete-instance",
-          "wait-instance", "ensure-instance" }) do
-        assert.is_truthy(out:find("\n  " .. name .. " ", 1, true), name)
-        local crc, cout = run{ name, "--help" }
-        assert.are.equal(0, crc)
-        assert.is_truthy(cout:find("^usage: aws%-connect " .. name:gsub("%-", "%%-") .. " "), cout)
-        for _, g in ipairs({ "--region", "--profile", "--endpoint-url", "--output", "--debug", "--dry-run" }) do
-          assert.is_truthy(cout:find(g, 1, true), name .. " help lacks " .. g)
-        end
-        local hrc, hout = run{ "help", name }
-        assert.are.equal(0, hrc)
-        assert.are.equal(cout, hout)
-      end
-      local _, cout = run{ "create-instance", "-h" }
-      for _, f in ipairs({ "--identity-management-type", "--inbound-calls-enabled", "--no-outbound-calls-enabled",
-          "--instance-alias", "--directory-id", "--tags", "--client-token", "--wait", "--timeout" }) do
-        assert.is_truthy(cout:find(f, 1, true), f)
-      end
-      local _, lout = run{ "list-instances", "--help" }
-      assert.is_truthy(lout:find("--max-items", 1, true))
-      local _, wout = run{ "wait-instance", "--help" }
-      assert.is_truthy(wout:find("--timeout", 1, true))
-    end)
-  end)
-
-  describe("environment errors", function()
-    it("exits 3 on a network error", function()
-      local rc, out, err = run({ "describe-instance", "--instance-id", "x", "--endpoint-url", "http://127.0.0.1:1" },
-        { AWS_MAX_ATTEMPTS = "1" })
-      assert.are.equal(3, rc)
-      assert.are.equal("", out)
-      one_line(err)
-      assert.is_truthy(err:find("^aws%-connect: NetworkError: "), err)
+      assert.is_truthy(out:find("^aws%-connect/"))
+      rc, out = sh({ "--endpoint-url", srv.endpoint, "describe-user", "--instance-id", I, "--user-id", "u" })
+      assert.are.equal(0, rc)
+      assert.are.equal("u", cjson.decode(out).User.Id)
     end)
 
-    it("exits 3 without credentials", function()
-      local rc, out, err = cli({ "describe-instance", "--instance-id", "x" },
-        { AWS_ACCESS_KEY_ID = false, AWS_SECRET_ACCESS_KEY = false })
-      assert.are.equal(3, rc, err)
-      assert.are.equal("", out)
-      one_line(err)
-      assert.is_truthy(err:find("^aws%-connect: CredentialsError"), err)
-      assert.are.equal(0, #srv:requests())
-    end)
-  end)
-
-  describe("--dry-run", function()
-    local SECRET, TOKEN = "dry-run-secret-key-value", "dry-run-session-token-value"
-
-    it("prints the signed request with the signature and the session token redacted, and sends nothing", function()
-      local rc, out, err = cli(with("create-instance", create_args("dry", { "--dry-run", "--output", "table" })),
-        { AWS_SECRET_ACCESS_KEY = SECRET, AWS_SESSION_TOKEN = TOKEN })
-      assert.are.equal(0, rc, err)
-      assert.are.equal(0, #srv:requests())
-      assert.are.same({}, srv:instances())
-      assert.is_truthy(out:find("^PUT " .. srv.endpoint:gsub("%p", "%%%0") .. "/instance\n"), out)
-      assert.is_truthy(out:find("\nAuthorization: AWS4%-HMAC%-SHA256 Credential=AKIDFAKE/%d+/us%-east%-1/connect/aws4_request, "
-        .. "SignedHeaders=[%w;-]+, Signature=REDACTED\n"), out)
-      assert.is_truthy(out:find("\nX-Amz-Security-Token: REDACTED\n", 1, true), out)
-      assert.is_truthy(out:find('\n\n{"ClientToken":"', 1, true), out)
-      assert.is_truthy(out:find('"InstanceAlias":"dry"', 1, true), out)
-      assert.is_nil(out:find(SECRET, 1, true))
-      assert.is_nil(out:find(TOKEN, 1, true))
-      assert.is_nil(err:find(SECRET, 1, true))
-    end)
-
-    it("prints the request as JSON with --output json", function()
-      local rc, out, err = cli({ "delete-instance", "--instance-id", "i/1", "--dry-run", "--client-token", "t1" },
-        { AWS_SESSION_TOKEN = TOKEN })
-      assert.are.equal(0, rc, err)
-      assert.are.equal(0, #srv:requests())
-      local doc = cjson.decode(out)
-      assert.is_true(doc.dry_run)
-      assert.are.equal("DELETE", doc.method)
-      assert.are.equal(srv.endpoint .. "/instance/i%2F1?clientToken=t1", doc.url)
-      local names = {}
-      for _, h in ipairs(doc.headers) do
-        names[h[1]] = h[2]
-      end
-      assert.is_truthy(names.Authorization:find("Signature=REDACTED$"))
-      assert.are.equal("REDACTED", names["X-Amz-Security-Token"])
-      assert.is_nil(out:find(TOKEN, 1, true))
-    end)
-
-    it("signs for the --region given, at the region's endpoint", function()
-      local rc, out, err = run{ "describe-instance", "--instance-id", "i-1", "--region", "eu-west-2",
-        "--dry-run", "--output", "json" }
-      assert.are.equal(0, rc, err)
-      local doc = cjson.decode(out)
-      assert.are.equal("https://connect.eu-west-2.amazonaws.com/instance/i-1", doc.url)
-      local auth
-      for _, h in ipairs(doc.headers) do if h[1] == "Authorization" then auth = h[2] end end
-      assert.is_truthy(auth:find("/eu-west-2/connect/aws4_request", 1, true), auth)
-    end)
-
-    it("passes --profile to the client (region from the profile)", function()
-      -- an explicit profile takes its credentials from the files, not the environment (as botocore)
-      write(home .. "/config", "[profile ops]\nregion = ap-southeast-2\n"
-        .. "aws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n")
-      local rc, out, err = run({ "describe-instance", "--instance-id", "i-1", "--profile", "ops", "--dry-run" },
-        { AWS_REGION = false, AWS_CONFIG_FILE = home .. "/config" })
-      os.remove(home .. "/config")
-      assert.are.equal(0, rc, err)
-      local doc = cjson.decode(out)
-      assert.are.equal("https://connect.ap-southeast-2.amazonaws.com/instance/i-1", doc.url)
-      local auth
-      for _, h in ipairs(doc.headers) do if h[1] == "Authorization" then auth = h[2] end end
-      assert.is_truthy(auth:find("Credential=AKIDPROFILE/%d+/ap%-southeast%-2/"), auth)
-      assert.is_nil(out:find("profile-secret", 1, true))
-    end)
-  end)
-
-  describe("--debug", function()
-    it("logs each request and response to stderr, redacted, and keeps stdout clean", function()
-      local TOKEN = "debug-session-token-value"
-      srv:config{ session_token = TOKEN }
-      local made = client()
-      local ok, e = pcall(made.list_instances, made) -- without the token the fake refuses
-      assert.is_false(ok)
-      assert.are.equal("UnrecognizedClientException", e.code)
-      local rc, out, err = cli({ "list-instances", "--debug" }, { AWS_SESSION_TOKEN = TOKEN })
-      assert.are.equal(0, rc, err)
-      assert.are.same({ instances = {} }, cjson.decode(out))
-      assert.is_truthy(err:find("> GET " .. srv.endpoint .. "/instance\n", 1, true), err)
-      assert.is_truthy(err:find("Signature=REDACTED", 1, true), err)
-      assert.is_truthy(err:find("X-Amz-Security-Token: REDACTED", 1, true), err)
-      assert.is_truthy(err:find("< HTTP 200", 1, true), err)
-      assert.is_truthy(err:find('< {"InstanceSummaryList":[]}', 1, true), err)
-      assert.is_nil(err:find(TOKEN, 1, true))
-      assert.is_nil(err:find("secret", 1, true))
+    it("exits 130 on a real Ctrl-C (SIGINT) while waiting", function()
+      srv:config{ create_delay = 600 }
+      local _, out = run({ "create-instance", "--identity-management-type", "CONNECT_MANAGED",
+        "--inbound-calls-enabled", "--no-outbound-calls-enabled", "--instance-alias", "slow" })
+      local id = cjson.decode(out).Id
+      local pidfile = home .. "/pid"
+      local cmd = ("env -i PATH=/usr/bin:/bin HOME=%s AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIDFAKE "
+        .. "AWS_SECRET_ACCESS_KEY=secret AWS_REGION=us-east-1 %s bin/aws-connect --endpoint-url %s wait-instance "
+        .. "--instance-id %s --interval 30 >/dev/null 2>&1 & echo $! > %s; wait $!; echo $?"):format(
+        q(home), LUA, q(srv.endpoint), q(id), q(pidfile))
+      local killer = ("sleep 1.5; kill -INT $(cat %s) 2>/dev/null"):format(q(pidfile))
+      os.execute("(" .. killer .. ") &")
+      local p = io.popen("sh -c " .. q(cmd))
+      local rc = tonumber(p:read("*a"):match("(%d+)"))
+      p:close()
+      assert.are.equal(130, rc)
     end)
   end)
 end)

@@ -249,8 +249,16 @@ end
 --- Validates, fills the idempotency token and serialises: the wire form
 --- and the normalised input.
 local function serialise(ctx, op, params, what)
-  local input = shape.input(op, params, what)
   local tok = op.token
+  if tok and tok.required and type(params) == "table" and rawget(params, tok.name) == nil
+    and rawget(params, tok.snake) == nil then
+    -- a required idempotency token (StartContactStreaming) is filled before the required check
+    local copy = {}
+    for k, v in next, params do copy[k] = v end
+    copy[tok.name] = core.uuid4()
+    params = copy
+  end
+  local input = shape.input(op, params, what)
   if tok and input[tok.name] == nil then input[tok.name] = core.uuid4() end
   return ctx.protocol.build(op, input, ctx), input
 end

@@ -52,10 +52,9 @@ function M.top()
   lines[#lines + 1] = "commands (aws-connect <command> help shows one):"
   local d = docs().operations
   local svc = model.service("connect")
-  local extra = require("aws_connect.cli.instance").COMMANDS
   local list = {}
   for _, n in ipairs(svc.names) do list[#list + 1] = { names.kebab(n), d[n] or "" } end
-  for n, c in pairs(extra) do list[#list + 1] = { n, c.summary .. " " .. BEYOND } end
+  for _, c in ipairs(require("aws_connect.cli.instance").extras()) do list[#list + 1] = { c[1], c[2] .. " " .. BEYOND } end
   table.sort(list, function(a, b) return a[1] < b[1] end)
   for _, c in ipairs(list) do
     lines[#lines + 1] = "  " .. c[1]

@@ -266,10 +266,19 @@ function M.fetcher(ctx, client, op, ts)
   local result = require("aws_connect.cli.result")
   local jjson = require("aws_connect.jmespath.json")
   return function(params)
-    local res = client:call(op.name, params)
-    local body = ctx.wire:take_body()
+    local res, meta = client:call(op.name, params)
+    local wire = ctx.wire
+    local status, headers = wire.last_status, wire.last_headers
+    local body = wire:take_body()
     local raw = body and body:find("%S") and jjson.decode(body) or nil
-    return result.document(op, res, raw, { timestamp_format = ts })
+    local doc = result.document(op, res, raw, { timestamp_format = ts })
+    if doc.Errors ~= nil then
+      -- the AWS CLI keeps ResponseMetadata when the output has an Errors member
+      -- (awscli/formatter.py _remove_request_id)
+      table.insert(getmetatable(doc).__order, 1, "ResponseMetadata")
+      doc.ResponseMetadata = result.response_metadata(meta, status, headers)
+    end
+    return doc
   end
 end
 
@@ -426,7 +435,7 @@ end
 M.run_command = run_command
 
 local function find_command(name)
-  local extra = require("aws_connect.cli.instance").COMMANDS[name]
+  local extra = require("aws_connect.cli.instance").extra(name)
   if extra then return extra end
   local op = require("aws_connect.cli.commands").operation(name)
   if op then return require("aws_connect.cli.instance").command(name, op) end

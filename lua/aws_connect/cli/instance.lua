@@ -67,10 +67,10 @@ function M.command(name, op)
   }
 end
 
-M.COMMANDS = {}
+local EXTRA = {}
 
-M.COMMANDS["wait-instance"] = {
-  name = "wait-instance", op = op_of("DescribeInstance"), extra = commands.wait_flags(false), beyond = true,
+EXTRA["wait-instance"] = {
+  name = "wait-instance", op = "DescribeInstance", extra = commands.wait_flags(false), beyond = true,
   summary = "Waits until an instance is ACTIVE (polls DescribeInstance; progress on stderr), then prints "
     .. "DescribeInstance's output. CREATION_FAILED exits 254, a timeout 255.",
   run = function(ctx, client, _, params, opts, ro, ts)
@@ -79,8 +79,8 @@ M.COMMANDS["wait-instance"] = {
   end,
 }
 
-M.COMMANDS["ensure-instance"] = {
-  name = "ensure-instance", op = op_of("CreateInstance"), extra = commands.wait_flags(true), beyond = true,
+EXTRA["ensure-instance"] = {
+  name = "ensure-instance", op = "CreateInstance", extra = commands.wait_flags(true), beyond = true,
   summary = "Returns the instance with --instance-alias, creating it when there is none; safe to run again "
     .. "(the client token is derived from the parameters, so a retried run never creates a second instance).",
   run = function(ctx, client, _, params, opts, ro, ts)
@@ -105,5 +105,21 @@ M.COMMANDS["ensure-instance"] = {
     return render(ctx, values.new_object(out, order), ro)
   end,
 }
+
+--- The extra command called name, or nil (its operation loaded now).
+function M.extra(name)
+  local c = EXTRA[name]
+  if not c then return nil end
+  if type(c.op) == "string" then c.op = op_of(c.op) end
+  return c
+end
+
+--- The names of the extra commands and their summaries.
+function M.extras()
+  local list = {}
+  for name, c in pairs(EXTRA) do list[#list + 1] = { name, c.summary } end
+  table.sort(list, function(a, b) return a[1] < b[1] end)
+  return list
+end
 
 return M

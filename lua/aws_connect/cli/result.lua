@@ -162,6 +162,24 @@ function M.value(shape, v, raw, opts)
   return convert(shape, v, raw, opts or {})
 end
 
+--- botocore's ResponseMetadata: RequestId, HTTPStatusCode, HTTPHeaders
+--- (lower-case names in the order received, repeats joined by ","),
+--- RetryAttempts.
+function M.response_metadata(meta, status, headers)
+  local h, order = {}, {}
+  for _, p in ipairs(headers or {}) do
+    local k = p[1]:lower()
+    if h[k] == nil then order[#order + 1] = k; h[k] = p[2] else h[k] = h[k] .. "," .. p[2] end
+  end
+  local out, o = {}, {}
+  local function put(k, v) if v ~= nil then out[k] = v; o[#o + 1] = k end end
+  put("RequestId", meta and meta.request_id)
+  put("HTTPStatusCode", status or (meta and meta.status))
+  put("HTTPHeaders", new_object(h, order))
+  put("RetryAttempts", meta and meta.attempts and meta.attempts - 1 or 0)
+  return new_object(out, o)
+end
+
 -- Skeletons ---------------------------------------------------------------------
 
 local EPOCH_NAIVE = "1970-01-01T00:00:00"   -- isoformat() of the naive datetime(1970, 1, 1)

@@ -100,7 +100,9 @@ function W:request(req)
   if resp then
     self:harvest(resp.body)
     if imds_token and type(resp.body) == "string" then self:secret(resp.body) end
-    if connect and resp.status and resp.status >= 200 and resp.status < 300 then self.last_body = resp.body end
+    if connect and resp.status and resp.status >= 200 and resp.status < 300 then
+      self.last_body, self.last_status, self.last_headers = resp.body, resp.status, resp.headers
+    end
   end
   if self.debug then
     if not resp then
