@@ -116,6 +116,20 @@ function M.modeled(service)
   return require("aws_connect.model").service(service or "connect"):error_codes()
 end
 
+--- Adds the modeled members of an error shape (parsed, snake_case) to e
+--- as fields, never over a contract field and never the message (which
+--- is already set); red scrubs secrets at any depth, printable (optional)
+--- cleans string values.
+function M.add_fields(e, fields, red, printable)
+  for k, v in pairs(fields) do
+    if k ~= "message" and e[k] == nil then
+      if printable and type(v) == "string" then v = printable(v, 1000) end
+      e[k] = red:deep(v)
+    end
+  end
+  return e
+end
+
 --- True when x is one of our error objects.
 function M.is_error(x)
   return type(x) == "table" and getmetatable(x) == Error

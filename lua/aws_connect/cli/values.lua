@@ -26,13 +26,7 @@ local usage, shown = argv.usage, argv.shown
 
 M.MAX_FILE = 16 * 1024 * 1024
 
-local function trim(s)
-  local a = s:find("[^ \t\n\r\v\f]")
-  if not a then return "" end
-  local b = #s
-  while b > a and s:find("^[ \t\n\r\v\f]", b) do b = b - 1 end
-  return s:sub(a, b)
-end
+local trim = require("aws_connect.text").trim
 M.trim = trim
 
 local function digits_ok(t)

@@ -51,20 +51,7 @@ local function form_encode(s)
 end
 M.form_encode = form_encode
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-local function base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local c1, c2 = math.floor(n / 262144) % 64, math.floor(n / 4096) % 64
-    local c3, c4 = math.floor(n / 64) % 64, n % 64
-    out[#out + 1] = B64:sub(c1 + 1, c1 + 1) .. B64:sub(c2 + 1, c2 + 1)
-      .. (b and B64:sub(c3 + 1, c3 + 1) or "=") .. (c and B64:sub(c4 + 1, c4 + 1) or "=")
-  end
-  return table.concat(out)
-end
+local base64 = require("aws_connect.text").b64encode
 M.base64 = base64
 
 -- The shortest decimal text that reads back as the same number (what
@@ -167,11 +154,7 @@ local function bad(where, msg)
   errors.raise("ResponseError", ("unexpected response shape: %s %s"):format(where, msg))
 end
 
-local function trim(s)
-  local a = s:find("[^ \t\r\n]")
-  if not a then return "" end
-  return s:match("^.*[^ \t\r\n]", a)
-end
+local trim = require("aws_connect.text").trim
 
 local FLOATS = { NaN = 0 / 0, Infinity = math.huge, ["-Infinity"] = -math.huge }
 
@@ -402,13 +385,7 @@ function M.error(resp, svc, red)
   local shape = enode and svc and shape_of_code(svc, code)
   if shape then
     local ok, fields = pcall(parse_structure, shape, enode, code)
-    if ok then
-      for k, v in pairs(fields) do
-        if k ~= "message" and e[k] == nil then
-          e[k] = red:deep(type(v) == "string" and printable(v, 1000) or v)
-        end
-      end
-    end
+    if ok then errors.add_fields(e, fields, red, printable) end
   end
   return e
 end

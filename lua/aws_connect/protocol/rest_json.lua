@@ -389,13 +389,7 @@ end
 
 -- Errors ------------------------------------------------------------------------
 
-local function trim(s)
-  local a = s:find("%S")
-  if not a then return "" end
-  local b = #s
-  while b > a and s:find("^%s", b) do b = b - 1 end
-  return s:sub(a, b)
-end
+local trim = require("aws_connect.text").trim
 
 local function clean_code(code)
   code = code:match("^[^:]*")
@@ -454,11 +448,7 @@ function M.error(resp, svc, red)
   local shape = doc and svc and svc:error_shape(code)
   if shape then
     local ok, fields = pcall(parse_structure, shape, doc, code)
-    if ok then
-      for k, v in pairs(fields) do
-        if k ~= "message" and e[k] == nil then e[k] = red:deep(v) end
-      end
-    end
+    if ok then errors.add_fields(e, fields, red, redact.printable) end
   end
   return e
 end
