@@ -171,4 +171,13 @@ function M.call(p, id, operation, params, opts)
   return res, meta
 end
 
+--- The pipeline call a credential provider uses: the client's
+--- (ctx.env.service_call), else one with the default settings.
+function M.caller(ctx)
+  local env = ctx.env or {}
+  if env.service_call then return env.service_call end
+  local state = M.state_of(ctx)
+  return function(id, operation, params, opts) return M.call(state, id, operation, params, opts) end
+end
+
 return M

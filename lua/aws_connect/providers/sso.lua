@@ -191,11 +191,7 @@ end
 
 -- The client's pipeline, else one with the default settings.
 local function service_call(ctx)
-  local env = ctx.env or {}
-  if env.service_call then return env.service_call end
-  local services = require("aws_connect.services")
-  local state = services.state_of(ctx)
-  return function(id, operation, params, opts) return services.call(state, id, operation, params, opts) end
+  return require("aws_connect.services").caller(ctx)
 end
 
 -- A new token from SSO-OIDC CreateToken, or nil and why not.

@@ -67,10 +67,7 @@ end
 -- The pipeline: the client's (ctx.env.service_call), else one with the
 -- default settings.
 local function service_call(ctx)
-  local env = ctx.env or {}
-  if env.service_call then return env.service_call end
-  local state = services.state_of(ctx)
-  return function(id, operation, params, opts) return services.call(state, id, operation, params, opts) end
+  return services.caller(ctx)
 end
 
 -- A failed STS call as the CredentialsError the chain raises. ConfigErrors
