@@ -14,8 +14,16 @@
 #   make fuzz-replay       every file under spec/fuzz/corpus/<harness>/ once through its
 #                          harness, built with $(CC) and ASan/UBSan but without
 #                          libFuzzer (so no clang needed); part of `make test`
-#   make test SANITIZE=1   make test plus test-valgrind, test-asan and fuzz-smoke
-#                          (every harness for FUZZ_SMOKE_SECONDS, 30): what CI runs
+#   make test-gc-stress    GC_STRESS_SPECS against the ASan build with the GC-stress
+#                          helper (spec/support/gc_stress.lua: setpause 0 and a
+#                          collectgarbage("step") hook every 1000 instructions);
+#                          the specs' option tables also collect inside __index
+#                          (spec/gc_stress_spec.lua); zero ASan/UBSan reports
+#   make test-gc-stress-all  the same on every Lua (lua5.1 lua5.3 lua5.4 luajit)
+#   make test SANITIZE=1   make test plus test-valgrind, test-asan, test-gc-stress-all
+#                          and fuzz-smoke (every harness for FUZZ_SMOKE_SECONDS, 30):
+#                          what CI runs
+# UBSan includes -fsanitize=float-cast-overflow (a timeout of 1e308 cast to long).
 # Each of these appends "passed failed skipped" to $(RESULTS)/counts and
 # prints its own summary line; run alone, it also exits non-zero on failure.
 
@@ -24,7 +32,7 @@
 
 TEST_EXTRA += fuzz-replay
 ifdef SANITIZE
-TEST_EXTRA += test-valgrind test-asan fuzz-smoke
+TEST_EXTRA += test-valgrind test-asan test-gc-stress-all fuzz-smoke
 TEST_DEPS += deps-sanitize fuzz-deps
 endif
 FUZZ_SMOKE_SECONDS ?= 30
@@ -33,19 +41,20 @@ FUZZ_SMOKE_SECONDS ?= 30
 # reported through the counts only, so that it is not counted twice.
 SAN_STATUS = $(if $(filter command line,$(origin RESULTS)),true,[ "$$f" -eq 0 ])
 
-.PHONY: test-valgrind test-asan asan-build fuzz fuzz-smoke fuzz-build fuzz-merge fuzz-replay fuzz-deps deps-sanitize
+.PHONY: test-valgrind test-asan test-gc-stress test-gc-stress-all asan-build fuzz fuzz-smoke fuzz-build fuzz-merge fuzz-replay fuzz-deps deps-sanitize
 
 deps-sanitize:
 	@$(DEPS) sanitize
 
 SAN_LUA_PATH := ./?.lua;lua/?.lua;lua/?/init.lua;;
 
-# Runs busted over spec/ with the command prefix $(1) and the C path $(2);
+# Runs busted over spec/ (or the spec files $(4), with the extra busted
+# arguments $(5)) with the command prefix $(1) and the C path $(2);
 # writes the log to $(3)/busted.log and leaves "passed failed skipped" in
 # $(3)/counts.line (parsed as tools/run-specs.sh does).
 define san_run_specs
 	LUA_PATH="$(SAN_LUA_PATH)" LUA_CPATH="$(2)" AWSC_LUA="$(LUA)" \
-	  $(1) $(LUA) $(BUSTED) -o plainTerminal --lpath="" --cpath="" spec >$(3)/busted.log 2>&1; \
+	  $(1) $(LUA) $(BUSTED) -o plainTerminal --lpath="" --cpath="" $(5) $(if $(4),$(4),spec) >$(3)/busted.log 2>&1; \
 	rc=$$?; \
 	line=$$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' $(3)/busted.log | tail -n 1); \
 	if [ -z "$$line" ]; then echo "busted printed no summary (exit $$rc)"; tail -n 30 $(3)/busted.log; echo "0 1 0" >$(3)/counts.line; \
@@ -90,7 +99,7 @@ ASAN_SO     := $(ASAN_DIR)/aws_connect/core.so
 ASAN_CURL_SO := $(ASAN_DIR)/aws_connect/curl.so
 ASAN_OBJS   := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(CORE_SRCS))
 ASAN_CURL_OBJS := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(CURL_SRCS))
-SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN_FLAGS   := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer
 ASAN_CFLAGS  = -std=gnu11 -fPIC -fvisibility=hidden $(WARN) -O1 -g $(SAN_FLAGS) $(LUA_CFLAGS) $(DEP_CFLAGS) \
                -DAWSC_VERSION='"$(VERSION)"'
 ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so)
@@ -136,6 +145,31 @@ test-asan: build asan-build
 	else echo "test-asan: no AddressSanitizer or UBSan reports"; fi; \
 	echo "$$p $$f $$s" >>$(RESULTS)/counts; \
 	echo "test-asan: $$p passed, $$f failed"; $(SAN_STATUS)
+
+# ---- GC stress (issue 12): ASan build, a collection at every turn ------------
+
+GC_STRESS_SPECS ?= spec/gc_stress_spec.lua spec/hardening_core_spec.lua spec/core_sign_spec.lua \
+                   spec/core_json_spec.lua
+GC_STRESS_DIR   := build/gc-stress-$(LUA)
+
+test-gc-stress: build asan-build
+	@rm -rf $(GC_STRESS_DIR); mkdir -p $(GC_STRESS_DIR) $(ASAN_DIR) $(RESULTS)
+	@rm -rf $(ASAN_DIR)/log; mkdir -p $(ASAN_DIR)/log
+	@echo "== GC-stress specs with AddressSanitizer + UBSan ($(LUA))"
+	@$(call san_run_specs,env AWSC_GC_STRESS=1 $(ASAN_ENV),$(ASAN_DIR)/?.so;;,$(GC_STRESS_DIR),$(GC_STRESS_SPECS),--helper=spec/support/gc_stress.lua); \
+	grep -E '^[0-9]+ success' $(GC_STRESS_DIR)/busted.log | tail -n 1; \
+	grep -E -A 12 '^(Failure|Error) ->' $(GC_STRESS_DIR)/busted.log | head -n 120; \
+	set -- $$(cat $(GC_STRESS_DIR)/counts.line); p=$$1; f=$$2; s=$$3; \
+	reports=$$(ls $(ASAN_DIR)/log 2>/dev/null); \
+	if [ -n "$$reports" ]; then \
+	  for r in $$reports; do echo "--- $$r"; head -n 80 $(ASAN_DIR)/log/$$r; done; \
+	  echo "test-gc-stress: sanitizer reports (see above)"; f=$$((f + 1)); \
+	else echo "test-gc-stress: no AddressSanitizer or UBSan reports"; fi; \
+	echo "$$p $$f $$s" >>$(RESULTS)/counts; \
+	echo "test-gc-stress: $$p passed, $$f failed ($(LUA))"; $(SAN_STATUS)
+
+test-gc-stress-all:
+	@for l in $(ALL_LUAS); do $(MAKE) --no-print-directory LUA=$$l test-gc-stress $(if $(filter command line,$(origin RESULTS)),RESULTS=$(RESULTS)) || exit 1; done
 
 # ---- fuzzing ----------------------------------------------------------------
 
