@@ -29,6 +29,7 @@ describe("linear scans", function()
     local ini = require("aws_connect.ini")
     linear("a value of 1 MiB of blanks then a character", function()
       assert(ini.parse("[default]\nregion = " .. BLANKS .. "x\n"))
+      assert(ini.parse("[default]\nregion = x" .. BLANKS .. "y\n"))
     end)
     linear("a line of 1 MiB of blanks then a character", function()
       ini.parse("[default]\n" .. BLANKS .. "x = y\n")
@@ -48,6 +49,7 @@ describe("linear scans", function()
     local times = require("aws_connect.times")
     linear("an ISO 8601 time padded with 1 MiB of blanks", function()
       times.parse_iso8601(BLANKS .. "2024-05-01T12:00:00Z" .. BLANKS .. "x")
+      times.parse_iso8601("x" .. BLANKS .. "y")
       times.parse_iso8601("2024-05-01T12:00:00" .. BLANKS .. "Z")
     end)
     linear("an HTTP date of 1 MiB", function()
@@ -65,7 +67,7 @@ describe("linear scans", function()
     end
     assert(sts.parse_credentials or xml_ok, "no STS XML reader")
     linear("a text of 1 MiB of blanks", function()
-      parse("<AssumeRoleResponse><Credentials><AccessKeyId>" .. BLANKS .. "x" .. BLANKS
+      parse("<AssumeRoleResponse><Credentials><AccessKeyId>x" .. BLANKS .. "y" .. BLANKS
         .. "</AccessKeyId></Credentials></AssumeRoleResponse>")
     end)
     linear("a tag name of 1 MiB that never closes", function()
@@ -145,32 +147,39 @@ describe("linear scans", function()
       return t:request{ method = "GET", url = "http://127.0.0.1:1/", timeout = 30, max_body = max_body }
     end
 
-    linear("a header value of 60,000 blanks then a character", function()
-      local raw = "HTTP/1.1 200 OK\r\nX-A: " .. (" "):rep(60000) .. "x\r\nContent-Length: 0\r\n\r\n"
+    linear("a header value with 60,000 blanks inside", function()
+      local raw = "HTTP/1.1 200 OK\r\nX-A: x" .. (" "):rep(60000) .. "y\r\nX-B: " .. (" "):rep(60000)
+        .. "z\r\nContent-Length: 0\r\n\r\n"
       local resp = assert(get(transport(raw, 16384)))
-      assert.are.equal("x", resp.headers[1][2])
+      assert.are.equal("x" .. (" "):rep(60000) .. "y", resp.headers[1][2])
+      assert.are.equal("z", resp.headers[2][2])
+    end)
+    linear("a folded header line with 60,000 blanks inside", function()
+      local raw = "HTTP/1.1 200 OK\r\nX-A: a\r\n x" .. (" "):rep(60000) .. "y\r\nContent-Length: 0\r\n\r\n"
+      assert(get(transport(raw, 16384)))
     end)
     linear("a Transfer-Encoding of 60,000 characters", function()
       local raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: " .. ("a"):rep(60000) .. " \r\n\r\n"
       get(transport(raw, 16384))
     end)
-    linear("an 8 MiB Content-Length body in 16 KiB reads", function()
-      local body = ("b"):rep(8 * MiB)
-      local resp = assert(get(transport("HTTP/1.1 200 OK\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body, 16384)))
+    linear("a 24 MiB Content-Length body in 16 KiB reads", function()
+      local body = ("b"):rep(24 * MiB)
+      local resp = assert(get(transport("HTTP/1.1 200 OK\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body, 16384),
+        32 * MiB))
       assert.are.equal(#body, #resp.body)
     end)
-    linear("an 8 MiB read-until-close body", function()
-      local body = ("c"):rep(8 * MiB)
-      local resp = assert(get(transport("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" .. body, 16384), 9 * MiB))
+    linear("a 24 MiB read-until-close body", function()
+      local body = ("c"):rep(24 * MiB)
+      local resp = assert(get(transport("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" .. body, 16384), 32 * MiB))
       assert.are.equal(#body, #resp.body)
     end)
-    linear("an 8 MiB chunked body in 1 MiB chunks", function()
-      local chunk = ("d"):rep(MiB)
+    linear("a 24 MiB chunked body in 8 MiB chunks", function()
+      local chunk = ("d"):rep(8 * MiB)
       local parts = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" }
-      for _ = 1, 8 do parts[#parts + 1] = ("%x\r\n"):format(#chunk) .. chunk .. "\r\n" end
+      for _ = 1, 3 do parts[#parts + 1] = ("%x\r\n"):format(#chunk) .. chunk .. "\r\n" end
       parts[#parts + 1] = "0\r\n\r\n"
-      local resp = assert(get(transport(table.concat(parts), 16384), 9 * MiB))
-      assert.are.equal(8 * MiB, #resp.body)
+      local resp = assert(get(transport(table.concat(parts), 16384), 32 * MiB))
+      assert.are.equal(24 * MiB, #resp.body)
     end)
     it("refuses an 11 MiB body with the size-cap error, not a timeout", function()
       local body = ("e"):rep(11 * MiB)
