@@ -22,7 +22,7 @@ describe("aws_connect.preload", function()
       if name:find("^aws_connect") then reads[#reads + 1] = name end
       return nil
     end)
-    io.open = function(path, ...)
+    io.open = function(path, ...)  -- luacheck: ignore 122
       reads[#reads + 1] = path
       return saved_open(path, ...)
     end
@@ -48,7 +48,7 @@ describe("aws_connect.preload", function()
       client:tag_resource{ resource_arn = "arn:aws:connect:us-east-1:1:instance/i-1", tags = { ["équipe"] = "ops" } }
     end)
     table.remove(searchers, 1)
-    io.open = saved_open
+    io.open = saved_open  -- luacheck: ignore 122
     assert.is_true(ok, tostring(err))
     assert.are.same({}, reads)
   end)

@@ -386,10 +386,14 @@ local function structure_violations(ctx, root, steps, field, shape, value)
   end
   for _, r in ipairs(shape.required) do
     local m = shape.by_key[r]
-    local k = key_of(m, ctx.names)
-    local without = {}
-    for kk, x in pairs(value) do if kk ~= k then without[kk] = x end end
-    add("required", replace(without), join(field, m.snake))
+    -- a required idempotency token is filled by the client when absent
+    -- (as botocore does), so leaving it out is no violation
+    if not m.idempotencyToken then
+      local k = key_of(m, ctx.names)
+      local without = {}
+      for kk, x in pairs(value) do if kk ~= k then without[kk] = x end end
+      add("required", replace(without), join(field, m.snake))
+    end
   end
   local miss, best = near_miss(shape)
   if miss then
