@@ -25,6 +25,8 @@ local M = {}
 
 local get_header = headers.get
 local printable = redact.printable
+local find = string.find
+local sign = core.sign
 
 -- The largest clock correction taken from a server's Date header: a clock
 -- off by more is a broken clock (or a hostile Date), not skew to correct.
@@ -66,52 +68,122 @@ function M.context(svc, ep, region, opts)
   }
 end
 
-local function check_wire(h, url)
-  -- config and credentials refuse control characters; this is the last
-  -- line before the wire (no header injection, whatever the source)
-  for i = 1, #h do
-    local v = h[i][2]
-    if v:find("\r", 1, true) or v:find("\n", 1, true) or v:find("\0", 1, true) then
-      errors.raise("ValidationError", ("the %s header would contain CR, LF or NUL; nothing was sent"):format(h[i][1]),
-        { field = h[i][1] })
-    end
+local function check_pair(pair)
+  local v = pair[2]
+  if find(v, "\r", 1, true) or find(v, "\n", 1, true) or find(v, "\0", 1, true) then
+    errors.raise("ValidationError", ("the %s header would contain CR, LF or NUL; nothing was sent"):format(pair[1]),
+      { field = pair[1] })
   end
-  if url:find("[%z\1-\32\127]") then
+end
+
+-- Config and credentials refuse control characters; this is the last line
+-- before the wire (no header injection, whatever the source). Headers
+-- h[from..to] and h[a], h[b] are checked: the others are the client's
+-- constant pairs (checked once, when made, else full is set) and values
+-- made here (dates, uuids). The first bad header in h's order is named.
+local function check_wire(h, c, rest, from, to, a, b)
+  if c.full then
+    for i = 1, #h do check_pair(h[i]) end
+  else
+    for i = from, to do check_pair(h[i]) end
+    if a then check_pair(h[a]) end
+    if b then check_pair(h[b]) end
+  end
+  if c.bad or find(rest, "[%z\1-\32\127]") then
     errors.raise("ValidationError", "the request URL would contain a control character or space; nothing was sent",
       { field = "endpoint" })
   end
 end
 
+-- Header pairs that stay the same for a client (Host, User-Agent,
+-- Content-Type, amz-sdk-request per attempt): made once, shared by its
+-- requests.
+local JSON_TYPE = { "Content-Type", "application/json" }
+
+local function const_pairs(p, ctx, ep)
+  local c = ctx.const_pairs
+  if c and c.ua == p.user_agent and c.max == p.policy.max_attempts and c.ep == ep and c.hh == ep.host_header
+    and c.bp == ep.base_path and c.scheme == ep.scheme then
+    return c
+  end
+  c = { ep = ep, ua = p.user_agent, max = p.policy.max_attempts, hh = ep.host_header, bp = ep.base_path,
+    scheme = ep.scheme,
+    host = { "Host", ep.host_header }, agent = { "User-Agent", p.user_agent }, attempt = {},
+    url_base = ep.scheme .. "://" .. ep.host_header .. ep.base_path }
+  c.bad = find(c.url_base, "[%z\1-\32\127]") ~= nil
+  c.full = not (pcall(check_pair, c.host) and pcall(check_pair, c.agent))
+  ctx.const_pairs = c
+  return c
+end
+
+local function attempt_pair(c, attempt)
+  local a = c.attempt[attempt]
+  if not a then
+    a = { "amz-sdk-request", ("attempt=%d; max=%d"):format(attempt, c.max) }
+    if attempt <= 16 then c.attempt[attempt] = a end
+  end
+  return a
+end
+
 --- The signed request of one attempt (the custom-transport contract).
 local function signed_request(p, ctx, op, wire, creds, attempt, invocation_id, time)
   local ep = ctx.ep
+  local c = const_pairs(p, ctx, ep)
   local path = ep.base_path .. wire.path
-  local h = { { "Host", ep.host_header } }
-  if wire.body and wire.body ~= "" then h[2] = { "Content-Type", wire.content_type or "application/json" } end
+  local h = { c.host }
+  local n = 1
+  local body = wire.body
+  if body and body ~= "" then
+    local ct = wire.content_type
+    h[2] = (ct == nil or ct == "application/json") and JSON_TYPE or { "Content-Type", ct }
+    n = 2
+  end
   local extra = wire.headers
-  for i = 1, #extra do h[#h + 1] = extra[i] end
+  for i = 1, #extra do h[n + i] = extra[i] end
+  n = n + #extra
+  local query = wire.query or ""
+  local last, a, b = n, nil, nil
   if ctx.unsigned or op.authtype == "none" then
     -- operations the model marks unsigned (SSO, SSO-OIDC, STS web identity)
-    if creds and creds.bearer then h[#h + 1] = creds.bearer end
+    if creds and creds.bearer then n = n + 1; h[n] = creds.bearer; a = n end
   else
-    local authorization, amz_date = core.sign{
-      method = op.method, path = path, query = wire.query or "", headers = h, body = wire.body or "",
-      region = ctx.region, service = ctx.signing_name,
-      access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key,
-      session_token = creds.session_token, time = time, lean = true,
-    }
-    h[#h + 1] = { "X-Amz-Date", amz_date }
-    if creds.session_token then h[#h + 1] = { "X-Amz-Security-Token", creds.session_token } end
-    h[#h + 1] = { "Authorization", authorization }
+    -- one argument table per context, refilled each time (core.sign only reads it)
+    local args = ctx.sign_args
+    if not args then
+      args = { region = ctx.region, service = ctx.signing_name, lean = true }
+      ctx.sign_args = args
+    end
+    args.method, args.path, args.query, args.headers, args.body = op.method, path, query, h, body or ""
+    args.region, args.service = ctx.region, ctx.signing_name
+    args.access_key_id, args.secret_access_key = creds.access_key_id, creds.secret_access_key
+    args.session_token, args.time = creds.session_token, time
+    local authorization, amz_date = sign(args)
+    args.headers, args.body, args.secret_access_key, args.session_token = nil, nil, nil, nil
+    h[n + 1] = { "X-Amz-Date", amz_date }
+    n = n + 1
+    local token = creds.session_token
+    if token then
+      local tp = c.token_pair
+      if not tp or tp[2] ~= token then
+        tp = { "X-Amz-Security-Token", token }
+        c.token_pair = tp
+      end
+      n = n + 1
+      h[n] = tp
+      a = n
+    end
+    h[n + 1] = { "Authorization", authorization }
+    n = n + 1
+    b = n
   end
-  h[#h + 1] = { "User-Agent", p.user_agent }
-  h[#h + 1] = { "amz-sdk-invocation-id", invocation_id }
-  h[#h + 1] = { "amz-sdk-request", ("attempt=%d; max=%d"):format(attempt, p.policy.max_attempts) }
-  local url = ep.scheme .. "://" .. ep.host_header .. path
-  if wire.query and wire.query ~= "" then url = url .. "?" .. wire.query end
-  check_wire(h, url)
+  h[n + 1] = c.agent
+  h[n + 2] = { "amz-sdk-invocation-id", invocation_id }
+  h[n + 3] = attempt_pair(c, attempt)
+  local rest = query ~= "" and wire.path .. "?" .. query or wire.path
+  check_wire(h, c, rest, h[2] == JSON_TYPE and 3 or 2, last, a, b)
+  local url = c.url_base .. rest
   return {
-    method = op.method, url = url, headers = h, body = wire.body,
+    method = op.method, url = url, headers = h, body = body,
     connect_timeout = p.connect_timeout, timeout = p.timeout,
     verify_tls = p.verify_tls, ca_file = p.ca_file, proxy = p.proxy, max_body = p.max_body,
   }
@@ -278,7 +350,9 @@ function M.run(p, ctx, op, params, what)
   local max = policy.max_attempts
   local attempt, last_cost, skew_fixed = 0, nil, false
   local t = transport.of(p)
-  local sleep = transport.sleep_of(p, t)
+  local function sleep(s)   -- the sleep rule, looked up only when a call waits
+    return transport.sleep_of(p, t)(s)
+  end
   while true do
     attempt = attempt + 1
     local wait = policy:before_send()

@@ -22,6 +22,7 @@ local suggest = require("aws_connect.suggest")
 local M = {}
 
 local utf8_valid = core.utf8_valid
+local find = string.find
 local null = core.null
 local ARRAY_MT = { __jsontype = "array" }
 M.ARRAY_MT = ARRAY_MT
@@ -54,9 +55,16 @@ local function here()
 end
 M.path = here
 
+-- Set while a map key is checked: its messages say "key must ...".
+local key_check = false
+
 local function fail(msg, field)
   field = field or here()
   if field == "" then field = "params" end
+  if key_check then
+    key_check = false
+    if find(msg, "^must") then msg = "key " .. msg end
+  end
   errors.raise("ValidationError", field .. " " .. msg, { field = field })
 end
 
@@ -76,8 +84,13 @@ M.ulen = ulen
 -- Pattern overrides: what the model's regular expressions do not say.
 -- AWS reserves the "aws:" prefix of tag keys in every letter case, where
 -- the model's look-ahead (?!aws:) is case-sensitive.
-local function reserved_prefix(pattern, s)
-  if pattern:find("(?!aws:)", 1, true) and s:sub(1, 4):lower() == "aws:" then
+local function reserved_prefix(shape, pattern, s)
+  local r = shape.reserved
+  if r == nil then
+    r = pattern:find("(?!aws:)", 1, true) ~= nil
+    shape.reserved = r
+  end
+  if r and s:sub(1, 4):lower() == "aws:" then
     return "must not start with 'aws:' in any letter case (the prefix is reserved for AWS)"
   end
   return nil
@@ -133,7 +146,7 @@ local function check_pattern(shape, s)
     end
     shape.re = re
   end
-  local why = reserved_prefix(p, s)
+  local why = reserved_prefix(shape, p, s)
   if why then fail(why) end
   local seen = shape.passed
   if seen and seen[s] then return end
@@ -159,7 +172,7 @@ end
 local function check_string(shape, v)
   if type(v) ~= "string" then fail("must be a string, got " .. (v == null and "null" or type(v))) end
   local n
-  if not v:find("[\128-\255]") then
+  if not find(v, "[\128-\255]") then
     n = #v
   else
     if not utf8_valid(v) then fail("must be valid UTF-8 text") end
@@ -211,7 +224,7 @@ local function check_number(shape, v)
   return v
 end
 
-local check
+local check, CHECK
 
 local function keys_of(shape)
   local list = {}
@@ -255,7 +268,8 @@ local function check_structure(shape, v)
     end
     depth = depth + 1
     PART[depth], KIND[depth] = k, MEMBER
-    out[m.name] = check(m.shape, x)
+    local ms = m.shape
+    out[m.name] = CHECK[ms.type](ms, x)
     depth = depth - 1
     given = given + 1
     k, x = next(v, k)
@@ -325,12 +339,9 @@ local function check_map(shape, v)
     depth = depth + 1
     PART[depth], KIND[depth] = k, KEY
     if ks then
-      local ok, err = pcall(check_string, ks, k)
-      if not ok then
-        local kf = here()
-        err.message = err.message:gsub("^(" .. kf:gsub("%p", "%%%0") .. ") must", "%1 key must")
-        error(err, 0)
-      end
+      key_check = true
+      check_string(ks, k)
+      key_check = false
     end
     out[k] = check(vs, x)
     depth = depth - 1
@@ -364,7 +375,7 @@ local function check_blob(_, v)
   return v
 end
 
-local CHECK = {
+CHECK = {
   structure = check_structure, list = check_list, map = check_map, string = check_string,
   integer = check_number, long = check_number, float = check_number, double = check_number,
   boolean = check_boolean, timestamp = check_timestamp, blob = check_blob,
@@ -390,14 +401,14 @@ function M.input(op, params, what)
     end
     return {}
   end
-  depth = 0
+  depth, key_check = 0, false
   return check_structure(op.input, params)
 end
 
 --- Checks one value against a shape (used by the CLI and specs); field
 --- names it in errors.
 function M.check(field, shape, v)
-  depth = 1
+  depth, key_check = 1, false
   PART[1], KIND[1] = field, MEMBER
   local out = check(shape, v)
   depth = 0

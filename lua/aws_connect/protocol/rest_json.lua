@@ -151,85 +151,132 @@ local function label_value(op, name)
   errors.raise("ConfigError", ("model: %s's URI names {%s}, which no member binds"):format(op.name, name))
 end
 
---- The request of one operation: { path, query, headers = {{n, v}}, body }.
---- path and query are encoded as they go on the wire.
-function M.build(op, input)
+-- An operation's input members by location, once: labels resolved, and
+-- the querystring, header and body members in member order.
+local function plan_of(op)
+  local plan = op.build_plan
+  if plan then return plan end
   local parts = uri_parts(op)
-  local segs = {}
   for i = 1, #parts do
     local p = parts[i]
-    if type(p) == "string" then
-      segs[i] = p
-    else
-      local m = p.member or label_value(op, p.name)
-      p.member = m
-      local v = input[m.name]
-      if v == nil then
-        errors.raise("ValidationError", m.snake .. " is required (it is part of the request path)", { field = m.snake })
-      end
-      local text = scalar_text(m.shape, v, "iso8601")
-      if text == "" then
-        errors.raise("ValidationError", m.snake .. " must not be empty (it is part of the request path)",
-          { field = m.snake })
-      end
-      if p.greedy then
-        segs[i] = (text:gsub("[^/]+", encode))
-      else
-        segs[i] = encode(text)
-      end
-    end
+    if type(p) ~= "string" and not p.member then p.member = label_value(op, p.name) end
   end
-  local path = table.concat(segs)
-  local q, hs = {}, {}
-  if parts.fixed_query then q[1] = parts.fixed_query end
-  local body, has_body_members = nil, false
+  plan = { parts = parts, query = {}, header = {}, headers = {}, body = {}, has_body = false }
   local shape = op.input
   if shape then
     for _, m in ipairs(shape.members) do
       local loc = m.location
-      local v = input[m.name]
       if loc == "querystring" then
-        if v ~= nil then
-          local ms = m.shape
-          if ms.type == "list" then
-            local key = encode(m.wire)
-            for i = 1, #v do q[#q + 1] = key .. "=" .. encode(scalar_text(ms.member, v[i], "iso8601")) end
-          elseif ms.type == "map" then
-            for k, x in pairs(v) do
-              if type(x) == "table" then
-                for i = 1, #x do q[#q + 1] = encode(k) .. "=" .. encode(x[i]) end
-              else
-                q[#q + 1] = encode(k) .. "=" .. encode(x)
-              end
-            end
-          else
-            q[#q + 1] = encode(m.wire) .. "=" .. encode(scalar_text(ms, v, "iso8601"))
-          end
-        end
+        plan.query[#plan.query + 1] = m
       elseif loc == "header" then
-        if v ~= nil then
-          local ms = m.shape
-          local text
-          if ms.type == "list" then
-            local items = {}
-            for i = 1, #v do items[i] = scalar_text(ms.member, v[i], "rfc822") end
-            text = table.concat(items, ",")
-          else
-            text = scalar_text(ms, v, "rfc822")
-          end
-          hs[#hs + 1] = { m.wire, text }
-        end
+        plan.header[#plan.header + 1] = m
       elseif loc == "headers" then
-        if v ~= nil then
-          for k, x in pairs(v) do hs[#hs + 1] = { m.wire .. k, x } end
-        end
+        plan.headers[#plan.headers + 1] = m
       elseif loc == nil then
-        has_body_members = true
-        if v ~= nil then
-          body = body or {}
-          body[m.wire] = body_value(m.shape, v)
+        plan.has_body = true
+        plan.body[#plan.body + 1] = m
+      end
+    end
+  end
+  op.build_plan = plan
+  return plan
+end
+
+--- The request of one operation: { path, query, headers = {{n, v}}, body }.
+--- path and query are encoded as they go on the wire.
+function M.build(op, input)
+  local plan = op.build_plan or plan_of(op)
+  local parts = plan.parts
+  local path
+  if #parts == 1 and type(parts[1]) == "string" then
+    path = parts[1]
+  else
+    local segs = {}
+    for i = 1, #parts do
+      local p = parts[i]
+      if type(p) == "string" then
+        segs[i] = p
+      else
+        local m = p.member
+        local v = input[m.name]
+        if v == nil then
+          errors.raise("ValidationError", m.snake .. " is required (it is part of the request path)",
+            { field = m.snake })
+        end
+        local text = scalar_text(m.shape, v, "iso8601")
+        if text == "" then
+          errors.raise("ValidationError", m.snake .. " must not be empty (it is part of the request path)",
+            { field = m.snake })
+        end
+        if p.greedy then
+          segs[i] = (text:gsub("[^/]+", encode))
+        else
+          segs[i] = encode(text)
         end
       end
+    end
+    path = table.concat(segs)
+  end
+  local q, hs = {}, {}
+  if parts.fixed_query then q[1] = parts.fixed_query end
+  local list = plan.query
+  for j = 1, #list do
+    local m = list[j]
+    local v = input[m.name]
+    if v ~= nil then
+      local ms = m.shape
+      if ms.type == "list" then
+        local key = encode(m.wire)
+        for i = 1, #v do q[#q + 1] = key .. "=" .. encode(scalar_text(ms.member, v[i], "iso8601")) end
+      elseif ms.type == "map" then
+        for k, x in pairs(v) do
+          if type(x) == "table" then
+            for i = 1, #x do q[#q + 1] = encode(k) .. "=" .. encode(x[i]) end
+          else
+            q[#q + 1] = encode(k) .. "=" .. encode(x)
+          end
+        end
+      else
+        q[#q + 1] = encode(m.wire) .. "=" .. encode(scalar_text(ms, v, "iso8601"))
+      end
+    end
+  end
+  list = plan.header
+  for j = 1, #list do
+    local m = list[j]
+    local v = input[m.name]
+    if v ~= nil then
+      local ms = m.shape
+      local text
+      if ms.type == "list" then
+        local items = {}
+        for i = 1, #v do items[i] = scalar_text(ms.member, v[i], "rfc822") end
+        text = table.concat(items, ",")
+      else
+        text = scalar_text(ms, v, "rfc822")
+      end
+      hs[#hs + 1] = { m.wire, text }
+    end
+  end
+  list = plan.headers
+  for j = 1, #list do
+    local m = list[j]
+    local v = input[m.name]
+    if v ~= nil then
+      for k, x in pairs(v) do hs[#hs + 1] = { m.wire .. k, x } end
+    end
+  end
+  local body, has_body_members = nil, plan.has_body
+  list = plan.body
+  for j = 1, #list do
+    local m = list[j]
+    local v = input[m.name]
+    if v ~= nil then
+      body = body or {}
+      local ms = m.shape
+      local p = ms.plain
+      if p == nil then p = plain(ms) end
+      body[m.wire] = p and v or body_value(ms, v)
     end
   end
   local text
@@ -245,8 +292,29 @@ end
 
 -- Responses -------------------------------------------------------------------
 
-local function bad(where, msg)
-  errors.raise("ResponseError", ("unexpected response shape: %s %s"):format(where, msg))
+-- The path of the value being parsed, kept as a stack (the string is built
+-- only when a value is refused): the root (operation or error code), then
+-- ".Wire" member parts, list indexes and map keys.
+local WROOT, WPART, WKIND, wdepth = "", {}, {}, 0
+local W_MEMBER, W_INDEX, W_KEY = 1, 2, 3
+
+local function where_now()
+  local out = { WROOT }
+  for i = 1, wdepth do
+    local kind, part = WKIND[i], WPART[i]
+    if kind == W_MEMBER then
+      out[i + 1] = part
+    elseif kind == W_INDEX then
+      out[i + 1] = "[" .. part .. "]"
+    else
+      out[i + 1] = "." .. tostring(part)
+    end
+  end
+  return table.concat(out)
+end
+
+local function bad(msg)
+  errors.raise("ResponseError", ("unexpected response shape: %s %s"):format(where_now(), msg))
 end
 
 local function is_array(v)
@@ -257,41 +325,86 @@ end
 
 local parse_value
 
-local function parse_structure(shape, v, where)
-  if type(v) ~= "table" or (is_array(v) and next(v) ~= nil) then bad(where, "should be a JSON object") end
-  local out = {}
+-- The body members of a structure, once: { member, ".Wire" } pairs.
+local function body_members(shape)
+  local list = shape.body_members
+  if list then return list end
+  list = {}
   for _, m in ipairs(shape.members) do
-    if not m.location then
-      local x = v[m.wire]
-      if x ~= nil and x ~= null then out[m.snake] = parse_value(m.shape, x, where .. "." .. m.wire) end
+    if not m.location then list[#list + 1] = { m, "." .. m.wire } end
+  end
+  shape.body_members = list
+  return list
+end
+
+local function parse_structure(shape, v)
+  if type(v) ~= "table" or (is_array(v) and next(v) ~= nil) then bad("should be a JSON object") end
+  local out = {}
+  local list = shape.body_members or body_members(shape)
+  local d = wdepth + 1
+  wdepth = d
+  WKIND[d] = W_MEMBER
+  for i = 1, #list do
+    local e = list[i]
+    local m = e[1]
+    local x = v[m.wire]
+    if x ~= nil and x ~= null then
+      WPART[d] = e[2]
+      local ms = m.shape
+      local t = ms.type
+      if t == "string" and type(x) == "string" then
+        out[m.snake] = x
+      else
+        out[m.snake] = parse_value(ms, x)
+      end
+      wdepth = d
     end
   end
+  wdepth = d - 1
   return out
 end
 
-parse_value = function(shape, v, where)
+parse_value = function(shape, v)
   local t = shape.type
   if t == "structure" then
-    return parse_structure(shape, v, where)
+    return parse_structure(shape, v)
   elseif t == "list" then
-    if type(v) ~= "table" then bad(where, "should be a JSON array, got " .. type(v)) end
+    if type(v) ~= "table" then bad("should be a JSON array, got " .. type(v)) end
     local mt = getmetatable(v)
     if not (mt and mt.__jsontype == "array") and next(v) ~= nil and v[1] == nil then
-      bad(where, "should be a JSON array")
+      bad("should be a JSON array")
     end
     local out = setmetatable({}, ARRAY_MT)
     local ms = shape.member
+    local d = wdepth + 1
+    wdepth = d
+    WKIND[d] = W_INDEX
+    local n = 0
     for i = 1, #v do
       local x = v[i]
-      if x ~= null then out[#out + 1] = parse_value(ms, x, where .. "[" .. i .. "]") end
+      if x ~= null then
+        WPART[d] = i
+        n = n + 1
+        out[n] = parse_value(ms, x)
+        wdepth = d
+      end
     end
+    wdepth = d - 1
     return out
   elseif t == "map" then
-    if type(v) ~= "table" or (is_array(v) and next(v) ~= nil) then bad(where, "should be a JSON object") end
+    if type(v) ~= "table" or (is_array(v) and next(v) ~= nil) then bad("should be a JSON object") end
     local out, vs = {}, shape.value
+    local d = wdepth + 1
+    wdepth = d
+    WKIND[d] = W_KEY
     for k, x in pairs(v) do
-      if x ~= null then out[k] = parse_value(vs, x, where .. "." .. tostring(k)) end
+      if x ~= null then
+        WPART[d] = k
+        out[k] = parse_value(vs, x)
+        wdepth = d
+      end
     end
+    wdepth = d - 1
     return out
   elseif t == "timestamp" then
     if type(v) == "number" then return v end
@@ -299,31 +412,41 @@ parse_value = function(shape, v, where)
       local n = times.parse_iso8601(v)
       if n then return n end
     end
-    bad(where, "should be a timestamp")
+    bad("should be a timestamp")
   elseif t == "string" or t == "blob" then
-    if type(v) ~= "string" then bad(where, "should be a string, got " .. type(v)) end
+    if type(v) ~= "string" then bad("should be a string, got " .. type(v)) end
     return v
   elseif t == "boolean" then
-    if type(v) ~= "boolean" then bad(where, "should be a boolean, got " .. type(v)) end
+    if type(v) ~= "boolean" then bad("should be a boolean, got " .. type(v)) end
     return v
   else
-    if type(v) ~= "number" then bad(where, "should be a number, got " .. type(v)) end
+    if type(v) ~= "number" then bad("should be a number, got " .. type(v)) end
     return v
   end
 end
-M.parse_value = parse_value
+
+--- Parses v (decoded JSON) as shape; where names it in errors.
+function M.parse_value(shape, v, where)
+  WROOT, wdepth = where or "", 0
+  return parse_value(shape, v)
+end
+
+local function parse_root(shape, v, where)
+  WROOT, wdepth = where, 0
+  return parse_structure(shape, v)
+end
 
 local function header_value(shape, text, where)
   local t = shape.type
   if t == "timestamp" then
     local n = times.parse_http_date(text) or times.parse_iso8601(text)
-    if not n then bad(where, "should be a date") end
+    if not n then WROOT, wdepth = where, 0; bad("should be a date") end
     return n
   elseif t == "boolean" then
     return text == "true"
   elseif t == "integer" or t == "long" or t == "float" or t == "double" then
     local n = tonumber(text)
-    if not n then bad(where, "should be a number") end
+    if not n then WROOT, wdepth = where, 0; bad("should be a number") end
     return n
   elseif t == "list" then
     local out = setmetatable({}, ARRAY_MT)
@@ -342,7 +465,7 @@ function M.parse(op, resp, doc)
   if doc == nil then
     out = {}
   else
-    out = parse_structure(shape, doc, op.name)
+    out = parse_root(shape, doc, op.name)
   end
   for _, m in ipairs(shape.members) do
     if m.location == "header" then
@@ -447,7 +570,7 @@ function M.error(resp, svc, red)
   })
   local shape = doc and svc and svc:error_shape(code)
   if shape then
-    local ok, fields = pcall(parse_structure, shape, doc, code)
+    local ok, fields = pcall(parse_root, shape, doc, code)
     if ok then errors.add_fields(e, fields, red, redact.printable) end
   end
   return e
