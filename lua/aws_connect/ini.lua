@@ -22,13 +22,7 @@
 
 local M = {}
 
--- Linear trim: "%s+$" (or "^%s*(.-)%s*$") rescans a run of blanks from
--- every position, which is quadratic on a long line of blanks.
-local function trim(s)
-  local a = s:find("%S")
-  if not a then return "" end
-  return s:match("^.*%S", a)
-end
+local trim = require("aws_connect.text").trim  -- linear
 M._trim = trim
 
 -- Drops a comment that starts with # or ; after a blank.

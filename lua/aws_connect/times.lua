@@ -51,12 +51,7 @@ function M.invalid(y, mo, d, hh, mi, ss, min_year)
   return nil
 end
 
--- Linear trim (a "^%s*(.-)%s*$" match is quadratic on a run of blanks).
-local function trim(s)
-  local a = s:find("%S")
-  if not a then return "" end
-  return s:match("^.*%S", a)
-end
+local trim = require("aws_connect.text").trim  -- linear
 
 --- An HTTP date (RFC 7231 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT").
 --- Returns epoch seconds, or nil and a reason.

@@ -247,13 +247,7 @@ local function read_all(r, limit)
   return table.concat(parts)
 end
 
--- Linear trim (a "(.-)%s*$" match is quadratic: one header of 60,000
--- blanks froze a worker for seconds).
-local function trim(s)
-  local a = s:find("%S")
-  if not a then return "" end
-  return s:match("^.*%S", a)
-end
+local trim = require("aws_connect.text").trim  -- linear
 M._trim = trim
 
 -- Response ------------------------------------------------------------------
