@@ -34,15 +34,12 @@ Flags: --host (127.0.0.1), --port (0 = the OS picks), --parent-pid (exit when
 that process is gone), --verbose. Prints "LISTENING <port>" when ready.
 """
 
-import argparse
-import copy
 import json
-import os
-import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import standin
 
 DEFAULTS = {
     "account_id": "111122223333",
@@ -60,40 +57,24 @@ DEFAULTS = {
 }
 
 
-class State:
+class State(standin.State):
     def __init__(self):
-        self.lock = threading.Lock()
-        self.reset()
+        standin.State.__init__(self, DEFAULTS)
 
     def reset(self):
-        self.config = copy.deepcopy(DEFAULTS)
-        self.requests = []
-        self.scripts = {}
+        standin.State.reset(self)
         self.creds = 0
         self.tokens = 0
-
-    def pop_script(self, channel):
-        with self.lock:
-            q = self.scripts.get(channel)
-            if q:
-                return q.pop(0)
-        return None
 
 
 STATE = State()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(standin.HandlerMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeSSO/1.0"
-
-    def log_message(self, fmt, *args):
-        if self.server.verbose:
-            sys.stderr.write("fake_sso: " + (fmt % args) + "\n")
-
-    def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+    STATE = STATE
+    NAME = "fake_sso"
 
     def send(self, status, body, ctype="application/json", headers=None):
         if isinstance(body, str):
@@ -107,22 +88,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def send_json(self, status, doc, headers=None):
-        self.send(status, json.dumps(doc), "application/json", headers)
-
     def error(self, status, code, doc):
         self.send_json(status, doc, {"x-amzn-ErrorType": code + ":http://internal.amazon.com/fake/"})
-
-    def record(self, channel, body, **extra):
-        entry = {
-            "method": self.command, "path": self.path, "channel": channel,
-            "headers": [[k, v] for k, v in self.headers.items()],
-            "body": body.decode("utf-8", "replace"),
-        }
-        entry.update(extra)
-        with STATE.lock:
-            STATE.requests.append(entry)
-        return entry
 
     def scripted(self, channel):
         item = STATE.pop_script(channel)
@@ -245,34 +212,9 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = dispatch
 
 
-def watch_parent(pid):
-    while True:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            os._exit(0)
-        time.sleep(0.5)
-
-
 def main():
-    ap = argparse.ArgumentParser(description="Local stand-in for the SSO portal and SSO-OIDC")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--parent-pid", type=int)
-    ap.add_argument("--verbose", action="store_true")
-    args = ap.parse_args()
-    if args.host not in ("127.0.0.1", "::1", "localhost"):
-        sys.exit("fake_sso: listens on loopback only")
-    srv = ThreadingHTTPServer((args.host, args.port), Handler)
-    srv.daemon_threads = True
-    srv.verbose = args.verbose
-    if args.parent_pid:
-        threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
-    print("LISTENING %d" % srv.server_address[1], flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    ap = standin.arg_parser(description="Local stand-in for the SSO portal and SSO-OIDC")
+    standin.serve_http(Handler, ap.parse_args(), "fake_sso")
 
 
 if __name__ == "__main__":

@@ -12,16 +12,14 @@ Flags: --port (0 = the OS picks), --parent-pid (exit when that process is
 gone). Prints "LISTENING <port>" when ready.
 """
 
-import argparse
 import http.client
-import os
 import select
 import socket
 import sys
-import threading
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import standin
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 HOP = {"proxy-connection", "proxy-authorization", "connection", "keep-alive", "te", "trailer",
@@ -119,24 +117,11 @@ class Proxy(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 
 
-def watch_parent(pid):
-    while True:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            os._exit(0)
-        time.sleep(0.5)
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--parent-pid", type=int)
-    args = ap.parse_args()
+    args = standin.arg_parser(host=False, verbose=False).parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Proxy)
     srv.daemon_threads = True
-    if args.parent_pid:
-        threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
+    standin.start_parent_watch(args.parent_pid)
     log("LISTENING %d" % srv.server_address[1])
     srv.serve_forever()
 

@@ -12,12 +12,11 @@ Answers every request according to --mode:
 Listens on 127.0.0.1 (--port 0: the OS picks), prints "LISTENING <port>",
 exits when --parent-pid is gone. Standard library only.
 """
-import argparse
 import json
-import os
 import socket
 import threading
-import time
+
+import standin
 
 
 def read_request(conn):
@@ -72,28 +71,16 @@ def handle(conn, mode):
         conn.close()
 
 
-def watch_parent(pid):
-    while True:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            os._exit(0)
-        time.sleep(0.5)
-
-
 def main():
-    ap = argparse.ArgumentParser()
+    ap = standin.arg_parser(host=False, verbose=False)
     ap.add_argument("--mode", default="echo")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--parent-pid", type=int)
     args = ap.parse_args()
-    if args.parent_pid:
-        threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
+    standin.start_parent_watch(args.parent_pid)
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", args.port))
     srv.listen(16)
-    print("LISTENING %d" % srv.getsockname()[1], flush=True)
+    standin.announce(srv.getsockname()[1])
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=handle, args=(conn, args.mode), daemon=True).start()

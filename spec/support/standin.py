@@ -1,0 +1,120 @@
+"""Server boilerplate shared by the Python stand-ins in spec/support
+(fake_metadata.py, fake_sso.py, proxy.py, raw_http.py): flags, the
+parent-pid watch, loopback-only listening, the "LISTENING <port>" line, and
+the scripted-answer / request-log state of the HTTP fakes. Standard library
+only; each stand-in imports it from its own folder (python3 puts a script's
+folder first on sys.path).
+"""
+
+import argparse
+import copy
+import json
+import os
+import sys
+import threading
+import time
+from http.server import ThreadingHTTPServer
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def watch_parent(pid):
+    """Exit this process as soon as process pid is gone."""
+    while True:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def start_parent_watch(pid):
+    if pid:
+        threading.Thread(target=watch_parent, args=(pid,), daemon=True).start()
+
+
+def arg_parser(description=None, host=True, verbose=True):
+    """--port (0: the OS picks) and --parent-pid; --host and --verbose too
+    unless asked not to."""
+    ap = argparse.ArgumentParser(description=description)
+    if host:
+        ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--parent-pid", type=int)
+    if verbose:
+        ap.add_argument("--verbose", action="store_true")
+    return ap
+
+
+def announce(port):
+    sys.stdout.write("LISTENING %d\n" % port)
+    sys.stdout.flush()
+
+
+def serve_http(handler, args, name):
+    """A threaded HTTP server for handler on args.host (loopback only) and
+    args.port; watches args.parent_pid, announces the port, serves until
+    interrupted."""
+    if args.host not in LOOPBACK:
+        sys.exit("%s: listens on loopback only" % name)
+    srv = ThreadingHTTPServer((args.host, args.port), handler)
+    srv.daemon_threads = True
+    srv.verbose = getattr(args, "verbose", False)
+    start_parent_watch(args.parent_pid)
+    announce(srv.server_address[1])
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+class State:
+    """Settings (a copy of defaults), the requests seen and queued scripted
+    answers per channel, behind one lock."""
+
+    def __init__(self, defaults):
+        self.defaults = defaults
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.config = copy.deepcopy(self.defaults)
+        self.requests = []
+        self.scripts = {}
+
+    def pop_script(self, channel):
+        with self.lock:
+            q = self.scripts.get(channel)
+            if q:
+                return q.pop(0)
+        return None
+
+
+class HandlerMixin:
+    """Request helpers for a BaseHTTPRequestHandler whose class sets
+    STATE (a State) and NAME (the log prefix)."""
+
+    STATE = None
+    NAME = "standin"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write(self.NAME + ": " + (fmt % args) + "\n")
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def record(self, channel, body, **extra):
+        entry = {
+            "method": self.command, "path": self.path, "channel": channel,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body": body.decode("utf-8", "replace"),
+        }
+        entry.update(extra)
+        with self.STATE.lock:
+            self.STATE.requests.append(entry)
+        return entry
+
+    def send_json(self, status, doc, headers=None):
+        self.send(status, json.dumps(doc), "application/json", headers)
