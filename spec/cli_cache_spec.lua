@@ -7,29 +7,9 @@
 
 local fm = require("spec.support.fake_metadata")
 local cjson = require("cjson")
+local helpers = require("spec.support.helpers")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("*a")
-  f:close()
-  return d
-end
+local q, capture, write, read = helpers.q, helpers.capture, helpers.write, helpers.read
 
 local ROOT = (capture("pwd"):gsub("%s+$", ""))
 local LUA = "lua5.4"
@@ -61,14 +41,10 @@ describe("the cross-process credential cache", function()
   before_each(function()
     srv:reset()
     srv:config{ sts_secrets = { AKIDBASE = "base-secret" }, expiration = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + 3600) }
-    dir = (capture("mktemp -d /tmp/awsc-clicache.XXXXXX"):gsub("%s+$", ""))
-    assert(dir:find("^/tmp/awsc%-clicache%."), dir)
-    assert(os.execute("mkdir -p " .. q(dir .. "/.aws")))
+    dir = helpers.tmpdir("clicache", ".aws")
     write(dir .. "/run.lua", SCRIPT)
   end)
-  after_each(function()
-    if dir and dir:find("^/tmp/awsc%-clicache%.") then os.execute("rm -rf " .. q(dir)) end
-  end)
+  after_each(function() helpers.rmdir(dir) end)
 
   local function profile(extra)
     write(dir .. "/.aws/config", "[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = base-secret\n"

@@ -5,25 +5,11 @@
 local aws_connect = require("aws_connect")
 local config = require("aws_connect.config")
 local errors = aws_connect.errors
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local helpers = require("spec.support.helpers")
 
 -- A temporary HOME with ~/.aws/config and ~/.aws/credentials.
-local function home(files)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. q(dir .. "/.aws")))
-  for name, text in pairs(files or {}) do
-    local f = assert(io.open(dir .. "/" .. name, "wb"))
-    f:write(text)
-    f:close()
-  end
-  return dir
-end
-
-local function rmdir(dir)
-  if dir and dir:find("^/tmp/") then os.execute("rm -rf " .. q(dir)) end
-end
+local function home(files) return helpers.home(files, "config") end
+local rmdir = helpers.rmdir
 
 local function new(opts)
   return aws_connect.new(opts)

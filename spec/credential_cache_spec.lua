@@ -5,30 +5,13 @@
 
 local cache = require("aws_connect.credential_cache")
 local core = require("aws_connect.core")
+local helpers = require("spec.support.helpers")
 
 local PY = "/usr/bin/python3"
 
-local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local sh_quote, write, read, rm_rf = helpers.q, helpers.write, helpers.read, helpers.rmdir
 
-local function scratch_dir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -m 700 " .. sh_quote(p)))
-  return p
-end
-
-local function rm_rf(p) os.execute("rm -rf " .. sh_quote(p)) end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb")); f:write(text); f:close()
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a"); f:close()
-  return s
-end
+local function scratch_dir() return helpers.tmpdir("credcache") end
 
 local function mode_of(path)
   local p = io.popen("stat -c %a " .. sh_quote(path))

@@ -12,51 +12,14 @@ local errors = aws_connect.errors
 local services = require("aws_connect.services")
 local imds = require("aws_connect.providers.imds")
 local fm = require("spec.support.fake_metadata")
+local helpers = require("spec.support.helpers")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local write, rmdir = helpers.write, helpers.rmdir
+local function tmpdir() return helpers.tmpdir("credset", ".aws") end
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local resolver_of, creds_of, cred_error = helpers.resolver_of, helpers.creds_of, helpers.cred_error
 
-local function tmpdir()
-  local p = assert(io.popen("mktemp -d /tmp/awsc-credset.XXXXXX"))
-  local dir = p:read("*l")
-  p:close()
-  assert(dir and dir:find("^/tmp/awsc%-credset%."), dir)
-  assert(os.execute("mkdir -p " .. q(dir .. "/.aws")))
-  return dir
-end
-
-local function rmdir(dir)
-  if dir and dir:find("^/tmp/awsc%-credset%.") then os.execute("rm -rf " .. q(dir)) end
-end
-
-local function resolver_of(c) return aws_connect._private(c).resolver end
-
-local function creds_of(opts)
-  opts.region = opts.region or "us-east-1"
-  local c = aws_connect.new(opts)
-  return resolver_of(c):get(), c
-end
-
-local function cred_error(opts)
-  opts.region = opts.region or "us-east-1"
-  local c = aws_connect.new(opts)
-  local ok, e = pcall(resolver_of(c).get, resolver_of(c))
-  assert.is_false(ok, "expected a CredentialsError")
-  assert.is_true(errors.is(e, "CredentialsError"), tostring(e))
-  return e
-end
-
-local function config_error(opts)
-  local ok, e = pcall(aws_connect.new, opts)
-  assert.is_false(ok, "expected a ConfigError")
-  assert.is_true(errors.is(e, "ConfigError"), tostring(e))
-  return e
-end
+local function config_error(opts) return helpers.expect_error("ConfigError", aws_connect.new, opts) end
 
 local srv, dir
 

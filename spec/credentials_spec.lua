@@ -12,52 +12,17 @@ local sts = require("aws_connect.providers.sts")
 local errors = aws_connect.errors
 local fm = require("spec.support.fake_metadata")
 local fake = require("spec.support.fake_server")
+local helpers = require("spec.support.helpers")
 
 local T2030 = 1893456000 -- 2030-01-01T00:00:00Z
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function tmpdir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. q(dir .. "/.aws")))
-  return dir
-end
-
-local function rmdir(dir)
-  if dir and dir:find("^/tmp/") then os.execute("rm -rf " .. q(dir)) end
-end
+local write, rmdir = helpers.write, helpers.rmdir
+local function tmpdir() return helpers.tmpdir("cred", ".aws") end
 
 -- environment for a client: IMDS off unless the test points it somewhere
-local function envt(t)
-  local e = { AWS_EC2_METADATA_DISABLED = "true" }
-  for k, v in pairs(t or {}) do e[k] = v end
-  for k, v in pairs(e) do if v == false then e[k] = nil end end
-  return e
-end
+local envt = helpers.envt
 
-local function resolver_of(c) return aws_connect._private(c).resolver end
-
-local function creds_of(opts)
-  opts.region = opts.region or "us-east-1"
-  local c = aws_connect.new(opts)
-  return resolver_of(c):get(), c
-end
-
-local function cred_error(opts)
-  opts.region = opts.region or "us-east-1"
-  local c = aws_connect.new(opts)
-  local ok, e = pcall(resolver_of(c).get, resolver_of(c))
-  assert.is_false(ok, "expected a CredentialsError")
-  assert.is_true(errors.is(e, "CredentialsError"), tostring(e))
-  return e
-end
+local resolver_of, creds_of, cred_error = helpers.resolver_of, helpers.creds_of, helpers.cred_error
 
 local function by_channel(reqs, channel)
   local out = {}

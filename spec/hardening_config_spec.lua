@@ -10,20 +10,10 @@ local ini = require("aws_connect.ini")
 local suggest = require("aws_connect.suggest")
 local redact = require("aws_connect.redact")
 local errors = aws_connect.errors
+local helpers = require("spec.support.helpers")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-local function home(files)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. q(dir .. "/.aws")))
-  for name, text in pairs(files) do
-    local f = assert(io.open(dir .. "/" .. name, "wb"))
-    f:write(text)
-    f:close()
-  end
-  return dir
-end
-local function rmdir(dir) if dir and dir:find("^/tmp/") then os.execute("rm -rf " .. q(dir)) end end
+local function home(files) return helpers.home(files, "hconfig") end
+local rmdir = helpers.rmdir
 
 local function raises(code, f)
   local ok, e = pcall(f)

@@ -7,26 +7,10 @@ local container = require("aws_connect.providers.container")
 local process = require("aws_connect.providers.process")
 local errors = aws_connect.errors
 local fm = require("spec.support.fake_metadata")
+local helpers = require("spec.support.helpers")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-local function tmpdir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. q(dir .. "/.aws")))
-  return dir
-end
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-local function rmdir(dir) if dir and dir:find("^/tmp/") then os.execute("rm -rf " .. q(dir)) end end
-
-local function envt(t)
-  local e = { AWS_EC2_METADATA_DISABLED = "true" }
-  for k, v in pairs(t or {}) do e[k] = v end
-  return e
-end
+local write, rmdir, envt = helpers.write, helpers.rmdir, helpers.envt
+local function tmpdir() return helpers.tmpdir("hcred", ".aws") end
 
 local function resolver(opts)
   opts.region = opts.region or "us-east-1"

@@ -12,47 +12,19 @@ local fm = require("spec.support.fake_metadata")
 local fake = require("spec.support.fake_server")
 local nginx = require("spec.support.nginx")
 local cjson = require("cjson")
+local helpers = require("spec.support.helpers")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local q, capture, write, read = helpers.q, helpers.capture, helpers.write, helpers.read
 
 -- independent of the code under test: the sha1sum tool
 local function sha1(s) return (capture("printf %s " .. q(s) .. " | sha1sum"):match("^(%x+)")) end
 
 local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t)) end
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local d = f:read("*a")
-  f:close()
-  return d
-end
-
 local function mode_of(path) return (capture("stat -c %a " .. q(path)):gsub("%s+", "")) end
 
-local function tmpdir()
-  local dir = (capture("mktemp -d /tmp/awsc-sso.XXXXXX"):gsub("%s+$", ""))
-  assert(dir:find("^/tmp/awsc%-sso%."), dir)
-  assert(os.execute("mkdir -p " .. q(dir .. "/.aws/sso/cache")))
-  return dir
-end
-
-local function rmdir(dir)
-  if dir and dir:find("^/tmp/awsc%-sso%.") then os.execute("rm -rf " .. q(dir)) end
-end
+local function tmpdir() return helpers.tmpdir("sso", ".aws/sso/cache") end
+local rmdir = helpers.rmdir
 
 -- ~/.aws/config exactly as `aws configure sso` writes it
 local CONFIG = [[

@@ -9,24 +9,13 @@
 local aws_connect = require("aws_connect")
 local credentials = require("aws_connect.credentials")
 local errors = aws_connect.errors
+local helpers = require("spec.support.helpers")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = helpers.write
 
 local dir
-before_each(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. q(dir .. "/.aws")))
-end)
-after_each(function()
-  if dir and dir:find("^/tmp/") then os.execute("rm -rf " .. q(dir)) end
-end)
+before_each(function() dir = helpers.tmpdir("stsprov", ".aws") end)
+after_each(function() helpers.rmdir(dir) end)
 
 local OK = [[<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleWithWebIdentityResult>
