@@ -4,7 +4,6 @@
 
 local aws_connect = require("aws_connect")
 local config = require("aws_connect.config")
-local errors = aws_connect.errors
 local helpers = require("spec.support.helpers")
 
 -- A temporary HOME with ~/.aws/config and ~/.aws/credentials.
@@ -16,9 +15,7 @@ local function new(opts)
 end
 
 local function config_error(opts)
-  local ok, e = pcall(aws_connect.new, opts)
-  assert.is_false(ok, "expected a ConfigError")
-  assert.is_true(errors.is(e, "ConfigError"), tostring(e))
+  local e = helpers.expect_error("ConfigError", aws_connect.new, opts)
   assert.are.equal(0, e.attempts)
   return e
 end

@@ -4,43 +4,22 @@
 local aws_connect = require("aws_connect")
 local fake = require("spec.support.fake_server")
 local cjson = require("cjson")
+local helpers = require("spec.support.helpers")
 
 local errors = aws_connect.errors
 
 local KEY, SECRET = "AKIDE2ETEST", "e2e/secret+KEY/wJalrXUtnFEMI"
 local TOKEN = "FQoGZXIvYXdzEJr//session+token/value=="
 
-local function header_of(req, name)
-  name = name:lower()
-  for _, h in ipairs(req.headers) do
-    if h[1]:lower() == name then return h[2] end
-  end
-  return nil
-end
-
-local function params(extra)
-  local p = {
-    identity_management_type = "CONNECT_MANAGED",
-    inbound_calls_enabled = true,
-    outbound_calls_enabled = false,
-  }
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return p
-end
+local header_of, params = helpers.header, helpers.instance_params
 
 describe("create_instance against the fake Connect server", function()
   local srv, client, logs
 
-  setup(function()
-    srv = fake.start{ access_key = KEY, secret_key = SECRET, region = "us-east-1", create_delay = 0.2 }
-  end)
-
-  teardown(function()
-    if srv then srv:stop() end
-  end)
+  helpers.fake_server({ access_key = KEY, secret_key = SECRET, region = "us-east-1", create_delay = 0.2 },
+    function(s) srv = s end)
 
   before_each(function()
-    srv:reset()
     logs = {}
     client = aws_connect.new{
       region = "us-east-1",

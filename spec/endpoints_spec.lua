@@ -6,13 +6,9 @@ local cjson = require("cjson")
 local endpoints = require("aws_connect.endpoints")
 local aws_connect = require("aws_connect")
 local errors = aws_connect.errors
+local helpers = require("spec.support.helpers")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function read(path) return (assert(helpers.read(path), path)) end
 
 local cases = cjson.decode(read("data/connect-endpoint-tests-1.json")).testCases
 
@@ -110,20 +106,13 @@ describe("endpoint data files", function()
   end)
 
   it("load from an installed layout <luadir>/aws_connect/data/", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
+    local dir = helpers.tmpdir("endpoints")
+    finally(function() helpers.rmdir(dir) end)
     assert(os.execute("mkdir -p '" .. dir .. "/aws_connect/data'"))
     assert(os.execute("cp lua/aws_connect/endpoints.lua lua/aws_connect/errors.lua '" .. dir .. "/aws_connect/'"))
     assert(os.execute("cp data/partitions.json data/connect-endpoint-rule-set-1.json '" .. dir .. "/aws_connect/data/'"))
     local lua = arg and arg[-1] or "lua5.4"
-    local pwd = assert(io.popen("pwd")):read("*l")
-    local cpath = {}
-    for entry in package.cpath:gmatch("[^;]+") do
-      if entry:sub(1, 1) ~= "/" then entry = pwd .. "/" .. entry:gsub("^%./", "") end
-      cpath[#cpath + 1] = entry
-    end
-    cpath = table.concat(cpath, ";"):gsub("'", "")
+    local cpath = helpers.absolute_cpath():gsub("'", "")
     local cmd = ("cd / && LUA_PATH='%s/?.lua' LUA_CPATH='%s' %s -e "
       .. "'print(require(\"aws_connect.endpoints\").resolve{region=\"cn-north-1\", use_dualstack=true})' 2>&1")
       :format(dir, cpath, lua)

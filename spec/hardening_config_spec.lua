@@ -15,12 +15,7 @@ local helpers = require("spec.support.helpers")
 local function home(files) return helpers.home(files, "hconfig") end
 local rmdir = helpers.rmdir
 
-local function raises(code, f)
-  local ok, e = pcall(f)
-  assert.is_false(ok, "expected a " .. code)
-  assert.is_true(errors.is(e, code), tostring(e))
-  return e
-end
+local function raises(code, f) return helpers.expect_error(code, f) end
 
 describe("the URL parser", function()
   it("reads the host libcurl connects to, not the part before '@'", function()

@@ -6,21 +6,17 @@
 
 package.path = "./?.lua;" .. package.path
 
-local aws_connect = require("aws_connect")
+local helpers = require("spec.support.helpers")
 
 local INSTANCE = "9f8a7b6c-1d2e-4f30-8a4b-5c6d7e8f9a0b"
 local USER = "1a2b3c4d-1d2e-4f30-8a4b-5c6d7e8f9a0b"
 
 local function client(body, opts)
-  local t = { requests = {} }
-  function t.request(_, req)
-    t.requests[#t.requests + 1] = req
+  local t = helpers.recording_transport(function()
     return { status = 200, reason = "OK", headers = { { "x-amzn-RequestId", "r-1" } }, body = body }
-  end
-  local o = { region = "us-east-1", transport = t, getenv = {},
-    credentials = { access_key_id = "AKIDFAKE", secret_access_key = "secret", session_token = "tok" } }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return aws_connect.new(o), t
+  end)
+  local creds = helpers.merge(helpers.creds(), { session_token = "tok" })
+  return helpers.client({ transport = t, credentials = creds }, opts), t
 end
 
 local function err_of(f, ...)

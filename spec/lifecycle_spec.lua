@@ -7,6 +7,7 @@
 package.path = "./?.lua;" .. package.path
 
 local fake = require("spec.support.fake_server")
+local helpers = require("spec.support.helpers")
 local aws_connect = require("aws_connect")
 local instances = require("aws_connect.instances")
 local cjson = require("cjson")
@@ -17,26 +18,10 @@ local LUA = os.getenv("AWSC_LUA") or "lua5.4"
 
 local srv
 
-local function client(extra)
-  local o = {
-    region = "us-east-1",
-    endpoint = srv.endpoint,
-    credentials = { access_key_id = "AKIDFAKE", secret_access_key = "secret" },
-    getenv = {},
-  }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return aws_connect.new(o)
-end
+local function client(extra) return helpers.client({ endpoint = srv.endpoint }, extra) end
 
 local function params(alias, extra)
-  local p = {
-    identity_management_type = "CONNECT_MANAGED",
-    inbound_calls_enabled = true,
-    outbound_calls_enabled = false,
-    instance_alias = alias,
-  }
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return p
+  return helpers.instance_params(helpers.merge({ instance_alias = alias }, extra))
 end
 
 local function count(method, path)
@@ -47,13 +32,7 @@ local function count(method, path)
   return n
 end
 
-local function expect_error(code, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected " .. code)
-  assert.is_true(errors.is_error(err), "not an error object: " .. tostring(err))
-  assert.are.equal(code, err.code, tostring(err))
-  return err
-end
+local expect_error = helpers.expect_error
 
 -- a virtual clock that only the injected sleep moves (it starts at the
 -- real time: requests are signed with the client's clock, and the fake
@@ -82,16 +61,7 @@ local function describe_body(id, status)
 end
 
 describe("lifecycle", function()
-  setup(function()
-    srv = fake.start{ create_delay = 0, quota = 100 }
-  end)
-  teardown(function()
-    if srv then srv:stop() end
-  end)
-  before_each(function()
-    srv:reset()
-    srv:config{ create_delay = 0, quota = 100 }
-  end)
+  helpers.fake_server({ create_delay = 0, quota = 100 }, function(s) srv = s end, { create_delay = 0, quota = 100 })
 
   describe("instances()", function()
     it("iterates over every instance of every page, in order", function()

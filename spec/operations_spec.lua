@@ -5,33 +5,21 @@
 
 package.path = "./?.lua;" .. package.path
 
-local fake = require("spec.support.fake_server")
+local helpers = require("spec.support.helpers")
 local aws_connect = require("aws_connect")
 local errors = aws_connect.errors
 
 local srv
 
 local function client(extra)
-  local o = {
-    region = "us-east-1",
+  return helpers.client({
     endpoint = srv.endpoint,
-    credentials = { access_key_id = "AKIDFAKE", secret_access_key = "secret" },
-    getenv = {},
     sleep = function() end,   -- retries need no real backoff here
-  }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return aws_connect.new(o)
+  }, extra)
 end
 
 local function create(c, alias, extra)
-  local p = {
-    identity_management_type = "CONNECT_MANAGED",
-    inbound_calls_enabled = true,
-    outbound_calls_enabled = false,
-    instance_alias = alias,
-  }
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return (c:create_instance(p))
+  return (c:create_instance(helpers.instance_params(helpers.merge({ instance_alias = alias }, extra))))
 end
 
 local function service_requests()
@@ -45,13 +33,7 @@ local function last_request()
   return rs[#rs]
 end
 
-local function expect_error(code, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected " .. code)
-  assert.is_true(errors.is_error(err), "not an error object: " .. tostring(err))
-  assert.are.equal(code, err.code, tostring(err))
-  return err
-end
+local expect_error = helpers.expect_error
 
 local function rejected_before_sending(field, fn, ...)
   local before = #service_requests()
@@ -64,16 +46,7 @@ local function rejected_before_sending(field, fn, ...)
 end
 
 describe("instance operations against the fake server", function()
-  setup(function()
-    srv = fake.start{ create_delay = 0, quota = 100 }
-  end)
-  teardown(function()
-    if srv then srv:stop() end
-  end)
-  before_each(function()
-    srv:reset()
-    srv:config{ create_delay = 0, quota = 100 }
-  end)
+  helpers.fake_server({ create_delay = 0, quota = 100 }, function(s) srv = s end, { create_delay = 0, quota = 100 })
 
   describe("describe_instance", function()
     it("returns the instance as a snake_case table with the user's tag keys untouched", function()

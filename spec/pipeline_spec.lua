@@ -9,7 +9,7 @@
 package.path = "./?.lua;" .. package.path
 
 local cjson = require("cjson")
-local fake = require("spec.support.fake_server")
+local helpers = require("spec.support.helpers")
 local examples = require("spec.support.examples")
 local aws_connect = require("aws_connect")
 local model = require("aws_connect.model")
@@ -29,24 +29,19 @@ local CREDS = { access_key_id = "AKIDFAKE", secret_access_key = "secret" }
 -- A transport answering from a list (the last one repeats); it records
 -- every request it was given.
 local function canned(responses)
-  local t = { requests = {} }
-  function t.request(_, req)
-    t.requests[#t.requests + 1] = req
-    local r = responses[math.min(#t.requests, #responses)]
-    local hs = { { "x-amzn-RequestId", "req-" .. #t.requests }, { "Content-Type", "application/json" } }
+  return helpers.recording_transport(function(_, n)
+    local r = responses[math.min(n, #responses)]
+    local hs = { { "x-amzn-RequestId", "req-" .. n }, { "Content-Type", "application/json" } }
     for _, h in ipairs(r.headers or {}) do hs[#hs + 1] = h end
     return { status = r.status or 200, reason = r.reason or "OK", headers = hs, body = r.body or "" }
-  end
-  return t
+  end)
 end
 
 local function new_client(extra)
-  local o = {
-    region = "us-east-1", endpoint = "http://127.0.0.1:1", getenv = {}, credentials = CREDS,
+  return helpers.client({
+    endpoint = "http://127.0.0.1:1", credentials = CREDS,
     sleep = function() end, clock = function() return T0 end,
-  }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  return aws_connect.new(o)
+  }, extra)
 end
 
 local function header_of(req, name)
@@ -115,9 +110,7 @@ local function last_logged()
 end
 
 describe("pipeline", function()
-  setup(function() srv = fake.start{} end)
-  teardown(function() if srv then srv:stop() end end)
-  before_each(function() srv:reset() end)
+  helpers.fake_server({}, function(s) srv = s end)
 
   describe("unions", function()
     local function params(timer_value)
@@ -547,9 +540,9 @@ describe("pipeline", function()
       local out = assert(io.open(tmp, "wb"))
       out:write(table.concat(list, "\n"), "\n")
       out:close()
-      local p = assert(io.popen("/usr/bin/python3 -c " .. fake.shell_quote(
+      local p = assert(io.popen("/usr/bin/python3 -c " .. helpers.q(
         "import sys\nfrom botocore import xform_name\nfor line in open(sys.argv[1]):\n"
-        .. "    print(xform_name(line.strip()))") .. " " .. fake.shell_quote(tmp)))
+        .. "    print(xform_name(line.strip()))") .. " " .. helpers.q(tmp)))
       local theirs = {}
       for line in p:lines() do theirs[#theirs + 1] = line end
       p:close()

@@ -6,12 +6,12 @@
 local aws_connect = require("aws_connect")
 local fake = require("spec.support.fake_server")
 local fm = require("spec.support.fake_metadata")
+local helpers = require("spec.support.helpers")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = helpers.q
 
-local PARAMS = { identity_management_type = "CONNECT_MANAGED", inbound_calls_enabled = true,
-                 outbound_calls_enabled = false }
-local CREDS = { access_key_id = "AKIDFAKE", secret_access_key = "secret" }
+local PARAMS = helpers.instance_params()
+local CREDS = helpers.creds()
 
 local function proxied(proxy)
   local lines = {}
@@ -90,14 +90,12 @@ describe("a client", function()
   end)
 
   it("tunnels HTTPS through HTTPS_PROXY with CONNECT and verifies the server's certificate", function()
-    local dir = os.tmpname()
-    os.remove(dir)
+    local dir = helpers.tmpdir("proxy")
     local tls
     finally(function()
       if tls then tls:stop() end
-      os.execute("rm -rf " .. q(dir))
+      helpers.rmdir(dir)
     end)
-    assert(os.execute("mkdir -p " .. q(dir)))
     local cert, key = dir .. "/cert.pem", dir .. "/key.pem"
     os.execute("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
       .. " -addext subjectAltName=IP:127.0.0.1 -keyout " .. q(key) .. " -out " .. q(cert) .. " >/dev/null 2>&1")
@@ -141,17 +139,11 @@ describe("libcurl", function()
   -- process environment itself when the option is nil
   local function run(proxy_expr)
     local lua = arg and arg[-1] or "lua5.4"
-    local pwd = assert(io.popen("pwd")):read("*l")
-    local cpath = {}
-    for entry in package.cpath:gmatch("[^;]+") do
-      if entry:sub(1, 1) ~= "/" then entry = pwd .. "/" .. entry:gsub("^%./", "") end
-      cpath[#cpath + 1] = entry
-    end
     local code = ("local s = require('aws_connect.curl').session(); "
       .. "local r, k = s:request{ method = 'GET', url = '%s/_fake/config', proxy = %s, timeout = 5 }; "
       .. "print(r and r.status or k)"):format(connect.endpoint, proxy_expr)
     local cmd = ("env -u NO_PROXY -u no_proxy http_proxy=%s LUA_CPATH=%s %s -e %s 2>&1"):format(
-      q(proxy.endpoint), q(table.concat(cpath, ";")), lua, q(code))
+      q(proxy.endpoint), q(helpers.absolute_cpath()), lua, q(code))
     local p = assert(io.popen(cmd))
     local out = p:read("*a")
     p:close()

@@ -8,15 +8,11 @@ local cjson = require("cjson")
 local endpoints = require("aws_connect.endpoints")
 local services = require("aws_connect.services")
 local errors = require("aws_connect.errors")
+local helpers = require("spec.support.helpers")
 
 local RULES = services.SERVICES.sts.rules
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function read(path) return (assert(helpers.read(path), path)) end
 
 local cases = cjson.decode(read("data/models/sts-2011-06-15/endpoint-tests-1.json")).testCases
 

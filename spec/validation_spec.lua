@@ -4,34 +4,23 @@
 
 local aws_connect = require("aws_connect")
 local errors = aws_connect.errors
+local helpers = require("spec.support.helpers")
 
 local sent
 
-local recording_transport = {
-  request = function(_, req)
-    sent[#sent + 1] = req
-    return { status = 200, reason = "OK", headers = {}, body = '{"Id":"i-1","Arn":"arn:x"}' }
-  end,
-}
+local recording_transport = helpers.recording_transport(function(req)
+  sent[#sent + 1] = req
+  return { status = 200, reason = "OK", headers = {}, body = '{"Id":"i-1","Arn":"arn:x"}' }
+end)
 
 local function client()
-  return aws_connect.new{
-    region = "us-east-1",
+  return helpers.client{
     credentials = { access_key_id = "AKIDTEST", secret_access_key = "secret-for-tests" },
     transport = recording_transport,
-    getenv = {},
   }
 end
 
-local function valid(extra)
-  local p = {
-    identity_management_type = "CONNECT_MANAGED",
-    inbound_calls_enabled = true,
-    outbound_calls_enabled = false,
-  }
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return p
-end
+local valid = helpers.instance_params
 
 local function rejects(params, field, message_part)
   sent = {}

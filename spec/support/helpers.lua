@@ -115,8 +115,60 @@ function M.expect_error(code, f, ...)
   local check = require("luassert")
   local ok, e = pcall(f, ...)
   check.is_false(ok, "expected a " .. code)
-  check.is_true(errors.is(e, code), tostring(e))
+  check.is_true(errors.is_error(e), "not an error object: " .. tostring(e))
+  check.are.equal(code, e.code, tostring(e))
   return e
+end
+
+--- The parameters of a minimal valid CreateInstance, with extra's keys.
+function M.instance_params(extra)
+  return M.merge({
+    identity_management_type = "CONNECT_MANAGED",
+    inbound_calls_enabled = true,
+    outbound_calls_enabled = false,
+  }, extra)
+end
+
+--- The value of a request's or response's header (any case), or nil.
+function M.header(msg, name)
+  name = name:lower()
+  for _, h in ipairs(msg.headers) do
+    if h[1]:lower() == name then return h[2] end
+  end
+  return nil
+end
+
+--- Inside a describe block (or at the top of a spec): the fake Connect
+--- server (spec/support/fake_server.lua) started with opts before the
+--- block's tests and stopped after them, also when one fails; reset before
+--- each test and then given the settings each, when there are. set(srv)
+--- receives the server when it has started.
+function M.fake_server(opts, set, each)
+  local busted = require("busted")
+  local srv
+  busted.setup(function()
+    srv = require("spec.support.fake_server").start(opts)
+    set(srv)
+  end)
+  busted.teardown(function()
+    if srv then srv:stop() end
+  end)
+  busted.before_each(function()
+    srv:reset()
+    if each then srv:config(each) end
+  end)
+end
+
+--- package.cpath with every relative entry made absolute (for a child
+--- process that runs in another folder).
+function M.absolute_cpath()
+  local pwd = (M.capture("pwd"):gsub("%s+$", ""))
+  local cpath = {}
+  for entry in package.cpath:gmatch("[^;]+") do
+    if entry:sub(1, 1) ~= "/" then entry = pwd .. "/" .. entry:gsub("^%./", "") end
+    cpath[#cpath + 1] = entry
+  end
+  return table.concat(cpath, ";")
 end
 
 --- The credential resolver behind a client.
