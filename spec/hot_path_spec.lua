@@ -87,7 +87,8 @@ describe("a map key that breaks its shape", function()
 
   it("keeps a message that does not start with 'must' as it is", function()
     local e = create({ ["a\1b"] = "v" })
-    assert.are.equal(1, (e.message:find('tags["a\\1b"] may not contain U+0001 (must match the pattern ', 1, true)))
+    local key = ("%q"):format("a\1b")   -- "a\1b" (5.2+) or the byte itself (5.1)
+    assert.are.equal(1, (e.message:find("tags[" .. key .. "] may not contain U+0001 (must match the pattern ", 1, true)))
   end)
 
   it("does not carry 'key' over to the value checked next", function()

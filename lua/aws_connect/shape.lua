@@ -148,8 +148,6 @@ local function check_pattern(shape, s)
   end
   local why = reserved_prefix(shape, p, s)
   if why then fail(why) end
-  local seen = shape.passed
-  if seen and seen[s] then return end
   if not re:test(s) then
     local cp = offending(p, s)
     if cp then
@@ -158,19 +156,12 @@ local function check_pattern(shape, s)
     fail("must match the pattern " .. p .. (shape.sensitive and "" or (", got %q"):format(
       #s > 60 and s:sub(1, 60) .. "..." or s)))
   end
-  -- values repeat (ids, names): remember a bounded set that passed
-  if not seen or shape.passed_n >= 256 then
-    seen = {}
-    shape.passed, shape.passed_n = seen, 0
-  end
-  if #s <= 256 then
-    seen[s] = true
-    shape.passed_n = shape.passed_n + 1
-  end
 end
 
 local function check_string(shape, v)
   if type(v) ~= "string" then fail("must be a string, got " .. (v == null and "null" or type(v))) end
+  local seen = shape.passed
+  if seen and seen[v] then return v end
   local n
   if not find(v, "[\128-\255]") then
     n = #v
@@ -196,6 +187,16 @@ local function check_string(shape, v)
     fail(("must be one of %s, got %q"):format(shown, #v > 60 and v:sub(1, 60) .. "..." or v))
   end
   if shape.pattern then check_pattern(shape, v) end
+  -- values repeat (ids, names): remember a bounded set that passed every
+  -- check of the shape
+  if #v <= 256 then
+    if not seen or shape.passed_n >= 256 then
+      seen = {}
+      shape.passed, shape.passed_n = seen, 0
+    end
+    seen[v] = true
+    shape.passed_n = shape.passed_n + 1
+  end
   return v
 end
 
@@ -259,18 +260,22 @@ local function check_structure(shape, v)
   local by_key = shape.by_key
   local out = {}
   local given = 0
+  local up = depth
+  local d = up + 1
+  KIND[d] = MEMBER   -- checks below write deeper levels only
   local k, x = next(v)
   while k ~= nil do
     local m = by_key[k]
     if not m then unknown_key(k, shape) end
-    if out[m.name] ~= nil then
-      fail_member(m.snake, ("and %s are the same parameter; give only one"):format(m.name))
+    local name = m.name
+    if out[name] ~= nil then
+      fail_member(m.snake, ("and %s are the same parameter; give only one"):format(name))
     end
-    depth = depth + 1
-    PART[depth], KIND[depth] = k, MEMBER
+    depth = d
+    PART[d] = k
     local ms = m.shape
-    out[m.name] = CHECK[ms.type](ms, x)
-    depth = depth - 1
+    out[name] = CHECK[ms.type](ms, x)
+    depth = up
     given = given + 1
     k, x = next(v, k)
   end

@@ -24,7 +24,22 @@ local redact = require("aws_connect.redact")
 local M = {}
 
 local null = core.null
-local encode = url.encode_segment
+local encode_segment = url.encode_segment
+
+-- url.encode_segment, remembered for the strings it saw last (ids repeat
+-- from call to call; a Lua pattern costs ~100 instructions a byte):
+-- bounded, reset after 256 strings of at most 256 bytes.
+local seg_cache, seg_n = {}, 0
+local function encode(s)
+  local e = seg_cache[s]
+  if e then return e end
+  e = encode_segment(s)
+  if type(s) == "string" and #s <= 256 then
+    if seg_n >= 256 then seg_cache, seg_n = {}, 0 end
+    seg_cache[s], seg_n = e, seg_n + 1
+  end
+  return e
+end
 local ARRAY_MT = { __jsontype = "array" }
 local json_encode, json_decode = core.json_encode, core.json_decode
 
@@ -337,13 +352,58 @@ local function body_members(shape)
   return list
 end
 
+-- A structure's member reads, compiled once per shape into one function
+-- (one read per member under its wire name, no loop, no lookup of member
+-- fields). Names come from the model and enter the source only as %q
+-- constants; the values are never in it. The result is what the loop of
+-- parse_members gives: the same keys, set in member order.
+local load_text = loadstring or load   -- luacheck: ignore 113 (loadstring: 5.1 and LuaJIT)
+
+local function compile_members(shape)
+  local list = body_members(shape)
+  local src, shapes = { "local parse_value, null, WPART, SH, type = ...\nreturn function(v, out, d)\nlocal x\n" }, {}
+  for i = 1, #list do
+    local m, dot = list[i][1], list[i][2]
+    shapes[i] = m.shape
+    src[#src + 1] = ("x = v[%q]\nif x ~= nil and x ~= null then\n"):format(m.wire)
+    if m.shape.type == "string" then
+      src[#src + 1] = ("if type(x) == \"string\" then out[%q] = x else WPART[d] = %q; out[%q] = parse_value(SH[%d], x) end\n")
+        :format(m.snake, dot, m.snake, i)
+    else
+      src[#src + 1] = ("WPART[d] = %q; out[%q] = parse_value(SH[%d], x)\n"):format(dot, m.snake, i)
+    end
+    src[#src + 1] = "end\n"
+  end
+  src[#src + 1] = "end\n"
+  local text = table.concat(src)
+  local chunk
+  if setfenv then   -- luacheck: ignore 113 (5.1 and LuaJIT)
+    chunk = load_text(text, "=rest_json members")
+    if chunk then setfenv(chunk, {}) end   -- luacheck: ignore 113
+  else
+    chunk = load_text(text, "=rest_json members", "t", {})
+  end
+  if not chunk then return false end
+  return chunk(parse_value, null, WPART, shapes, type)
+end
+
 local function parse_structure(shape, v)
   if type(v) ~= "table" or (is_array(v) and next(v) ~= nil) then bad("should be a JSON object") end
   local out = {}
-  local list = shape.body_members or body_members(shape)
+  local read = shape.parse_members
+  if read == nil then
+    read = compile_members(shape)
+    shape.parse_members = read
+  end
   local d = wdepth + 1
   wdepth = d
   WKIND[d] = W_MEMBER
+  if read then
+    read(v, out, d)
+    wdepth = d - 1
+    return out
+  end
+  local list = shape.body_members or body_members(shape)
   for i = 1, #list do
     local e = list[i]
     local m = e[1]
