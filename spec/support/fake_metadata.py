@@ -35,7 +35,6 @@ that process is gone), --verbose. Prints "LISTENING <port>" when ready.
 import hashlib
 import hmac
 import json
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
@@ -196,33 +195,6 @@ class Handler(standin.HandlerMixin, BaseHTTPRequestHandler):
     NAME = "fake_metadata"
 
     # helpers ---------------------------------------------------------------
-
-    def send(self, status, body, ctype="text/plain", headers=None):
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def scripted(self, channel):
-        item = STATE.pop_script(channel)
-        if item is None:
-            return False
-        if item.get("delay"):
-            time.sleep(float(item["delay"]))
-        if item.get("close"):
-            self.close_connection = True
-            self.wfile.flush()
-            return True
-        self.send(int(item.get("status", 200)), item.get("body", ""),
-                  item.get("content_type", "text/plain"), item.get("headers"))
-        return True
-
     def header(self, name):
         return self.headers.get(name)
 

@@ -75,31 +75,13 @@ class Handler(standin.HandlerMixin, BaseHTTPRequestHandler):
     server_version = "FakeSSO/1.0"
     STATE = STATE
     NAME = "fake_sso"
+    CONTENT_TYPE = "application/json"
 
-    def send(self, status, body, ctype="application/json", headers=None):
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-amzn-RequestId", "req-sso-%d" % len(STATE.requests))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+    def extra_headers(self):
+        return {"x-amzn-RequestId": "req-sso-%d" % len(STATE.requests)}
 
     def error(self, status, code, doc):
         self.send_json(status, doc, {"x-amzn-ErrorType": code + ":http://internal.amazon.com/fake/"})
-
-    def scripted(self, channel):
-        item = STATE.pop_script(channel)
-        if item is None:
-            return False
-        if item.get("delay"):
-            time.sleep(float(item["delay"]))
-        self.send(int(item.get("status", 200)), item.get("body", ""),
-                  item.get("content_type", "application/json"), item.get("headers"))
-        return True
 
     def signed(self):
         return any(n.lower() == "authorization" for n in self.headers.keys())

@@ -92,10 +92,16 @@ class State:
 
 class HandlerMixin:
     """Request helpers for a BaseHTTPRequestHandler whose class sets
-    STATE (a State) and NAME (the log prefix)."""
+    STATE (a State), NAME (the log prefix) and CONTENT_TYPE (the default of
+    send and of scripted answers); extra_headers() adds headers to every
+    answer."""
 
     STATE = None
     NAME = "standin"
+    CONTENT_TYPE = "text/plain"
+
+    def extra_headers(self):
+        return {}
 
     def log_message(self, fmt, *args):
         if self.server.verbose:
@@ -116,5 +122,35 @@ class HandlerMixin:
             self.STATE.requests.append(entry)
         return entry
 
+    def send(self, status, body, ctype=None, headers=None):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype or self.CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in self.extra_headers().items():
+            self.send_header(k, v)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def send_json(self, status, doc, headers=None):
         self.send(status, json.dumps(doc), "application/json", headers)
+
+    def scripted(self, channel):
+        """Answers with the channel's next scripted answer ({status, body,
+        content_type, headers, delay, close}); False when there is none."""
+        item = self.STATE.pop_script(channel)
+        if item is None:
+            return False
+        if item.get("delay"):
+            time.sleep(float(item["delay"]))
+        if item.get("close"):
+            self.close_connection = True
+            self.wfile.flush()
+            return True
+        self.send(int(item.get("status", 200)), item.get("body", ""),
+                  item.get("content_type", self.CONTENT_TYPE), item.get("headers"))
+        return True
