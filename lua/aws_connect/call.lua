@@ -130,7 +130,8 @@ local function signed_request(p, ctx, op, wire, creds, attempt, invocation_id, t
   local ep = ctx.ep
   local c = const_pairs(p, ctx, ep)
   local path = ep.base_path .. wire.path
-  local h = { c.host }
+  -- sized for the usual 9 headers at once (the slots past the last header stay nil)
+  local h = { c.host, nil, nil, nil, nil, nil, nil, nil, nil }
   local n = 1
   local body = wire.body
   if body and body ~= "" then
