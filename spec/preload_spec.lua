@@ -53,3 +53,33 @@ describe("aws_connect.preload", function()
     assert.are.same({}, reads)
   end)
 end)
+
+describe("validation caches", function()
+  it("never keep a value of a sensitive shape (a password stays only in the call)", function()
+    local resp = { status = 200, reason = "OK", headers = {}, body = '{"UserId":"u-1","UserArn":"arn:x"}' }
+    local client = aws_connect.new{
+      region = "us-east-1", endpoint = "http://127.0.0.1:1", getenv = {},
+      credentials = { access_key_id = "AKIDTEST", secret_access_key = "secret-for-tests" },
+      transport = { request = function() return resp end },
+    }
+    local password = "Sup3r-secret-" .. tostring(os.time())
+    client:create_user{ instance_id = "i-1", username = "agent-7", password = password,
+      phone_config = { phone_type = "SOFT_PHONE" }, security_profile_ids = { "sp-1" }, routing_profile_id = "rp-1" }
+    local op = require("aws_connect.model").service("connect"):operation("CreateUser")
+    local seen = {}
+    local function walk(shape)
+      if seen[shape] then return end
+      seen[shape] = true
+      if shape.sensitive and shape.passed then
+        for v in pairs(shape.passed) do assert.are_not.equal(password, v) end
+      end
+      for _, m in ipairs(shape.members or {}) do walk(m.shape) end
+      if shape.member then walk(shape.member) end
+      if shape.value then walk(shape.value) end
+    end
+    walk(op.input)
+    assert.is_true(op.input.by_key.Password.shape.sensitive == true)
+    assert.is_nil(op.input.by_key.Password.shape.passed)
+  end)
+end)
+
