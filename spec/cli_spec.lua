@@ -10,6 +10,7 @@
 package.path = "./?.lua;" .. package.path
 
 local fake = require("spec.support.fake_server")
+local helpers = require("spec.support.helpers")
 local cjson = require("cjson")
 local cli = require("aws_connect.cli")
 local result = require("aws_connect.cli.result")
@@ -68,27 +69,12 @@ local function last_input(operation)
   return nil
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = helpers.write
 
 describe("aws-connect", function()
-  setup(function()
-    local p = io.popen("mktemp -d")
-    home = p:read("*l")
-    p:close()
-    srv = fake.start{ create_delay = 0, quota = 100 }
-  end)
-  teardown(function()
-    if srv then srv:stop() end
-    if home and home:match("^/tmp/") then os.execute("rm -rf " .. q(home)) end
-  end)
-  before_each(function()
-    srv:reset()
-    srv:config{ create_delay = 0, quota = 100 }
-  end)
+  setup(function() home = helpers.tmpdir("cli") end)
+  teardown(function() helpers.rmdir(home) end)
+  helpers.fake_server({ create_delay = 0, quota = 100 }, function(s) srv = s end, { create_delay = 0, quota = 100 })
 
   describe("commands from the model", function()
     it("names every operation as the AWS CLI does and maps it back to the operation", function()

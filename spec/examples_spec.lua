@@ -9,23 +9,13 @@
 local fake = require("spec.support.fake_server")
 local nginx = require("spec.support.nginx")
 local cjson = require("cjson")
+local helpers = require("spec.support.helpers")
 
 local LUA = os.getenv("AWSC_LUA") or "lua5.4"
 local q = fake.shell_quote
 local root = nginx.root()
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function mktemp_dir()
-  local d = capture("mktemp -d /tmp/awsc-examples.XXXXXX"):gsub("%s+$", "")
-  assert(d:match("^/tmp/awsc%-examples%."), "mktemp failed")
-  return d
-end
+local function mktemp_dir() return helpers.tmpdir("examples") end
 
 -- Runs cmd (a shell command line, in the repository) with env as its whole
 -- environment; returns exit code, stdout, stderr.
@@ -229,9 +219,7 @@ describe("examples/openresty", function()
     local n
     text, n = text:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";")
     assert(n == 1, "examples/openresty/conf/nginx.conf has no 'listen 127.0.0.1:8080;'")
-    local f = assert(io.open(conf, "wb"))
-    f:write(text)
-    f:close()
+    helpers.write(conf, text)
     local ok, err = pcall(function()
       web = nginx.start_file{ prefix = dir, conf = "conf/nginx.conf", port = port, ready = "/ready", env = {
         PATH = "/usr/bin:/bin", HOME = home,

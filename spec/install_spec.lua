@@ -10,6 +10,7 @@
 
 local fake = require("spec.support.fake_server")
 local nginx = require("spec.support.nginx")
+local helpers = require("spec.support.helpers")
 
 local LUA = os.getenv("AWSC_LUA") or "lua5.4"
 local q = fake.shell_quote
@@ -17,27 +18,19 @@ local q = fake.shell_quote
 local MAKE = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory "
 local root = nginx.root()
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local capture, write = helpers.capture, helpers.write
 
 local function have(cmd)
   return capture("command -v " .. q(cmd) .. " 2>/dev/null") ~= ""
 end
 
 local function mktemp_dir()
-  local d = capture("mktemp -d /tmp/awsc-install.XXXXXX"):gsub("%s+$", "")
-  assert(d:match("^/tmp/awsc%-install%."), "mktemp failed")
+  local d = helpers.tmpdir("install")
   os.execute("chmod 755 " .. q(d))
   return d
 end
 
-local function rm(dir)
-  if dir and dir:match("^/tmp/awsc%-install%.") then os.execute("rm -rf " .. q(dir)) end
-end
+local rm = helpers.rmdir
 
 -- Runs cmd with sh in dir (default: the repository) with env as its whole
 -- environment (nil: the current one); returns exit code, stdout, stderr.
@@ -62,12 +55,6 @@ local function must(cmd, env, dir)
   local rc, out, err = run(cmd, env, dir)
   assert(rc == 0, ("`%s` exited %s:\n%s\n%s"):format(cmd, tostring(rc), out, err))
   return out, err
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
 end
 
 local function files_under(dir, pattern)

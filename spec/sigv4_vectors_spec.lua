@@ -4,6 +4,7 @@
 -- and spec/vectors/aws-c-auth-v4 (NAME/request.txt, header-*.txt).
 
 local core = require("aws_connect.core")
+local helpers = require("spec.support.helpers")
 
 local AKID = "AKIDEXAMPLE"
 local SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -20,13 +21,7 @@ end
 
 local ROOT = vectors_root()
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = helpers.read
 
 -- Expected outputs: the files end without a newline or with one; drop it.
 local function read_expected(path)

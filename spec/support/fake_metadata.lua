@@ -73,19 +73,11 @@ function Proc:alive()
   return fake.pid_alive(self.pid)
 end
 
--- TERM, wait up to 2 s, then KILL. Idempotent.
+-- TERM, wait up to 2 s, then KILL (fake_server.stop_pid). Idempotent.
 function Proc:stop()
   if self.stopped then return end
   self.stopped = true
-  local pid = self.pid
-  if pid and fake.pid_alive(pid) then
-    os.execute("kill -TERM " .. pid .. " 2>/dev/null")
-    for _ = 1, 40 do
-      if not fake.pid_alive(pid) then break end
-      fake.sleep(0.05)
-    end
-    if fake.pid_alive(pid) then os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
-  end
+  fake.stop_pid(self.pid)
   if self.log_file then os.remove(self.log_file) end
 end
 

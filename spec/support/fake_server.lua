@@ -2,7 +2,8 @@
 -- endpoint) in the background and talks to its unsigned /_fake/ control API.
 --
 -- Independent of the code under test: uses only the standard library,
--- lua-cjson and the curl command-line tool.  Works on Lua 5.1-5.4 and LuaJIT.
+-- lua-cjson, the curl command-line tool and spec/support/helpers.lua (its
+-- shell and file helpers).  Works on Lua 5.1-5.4 and LuaJIT.
 --
 --   local fake = require("spec.support.fake_server")
 --   local srv = fake.start{ access_key = "AKIDFAKE", secret_key = "secret",
@@ -19,6 +20,7 @@
 -- error_type_suffix (booleans).
 
 local cjson = require("cjson")
+local helpers = require("spec.support.helpers")
 
 local M = {}
 M.null = cjson.null
@@ -36,39 +38,14 @@ end
 
 M.script = script_dir() .. "/fake_connect.py"
 
-local function shell_quote(s)
-  s = tostring(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local shell_quote, read_file, write_file, capture = helpers.q, helpers.read, helpers.write, helpers.capture
 M.shell_quote = shell_quote
+M.read_file = read_file
 
 local function sleep(seconds)
   os.execute("sleep " .. tostring(seconds))
 end
 M.sleep = sleep
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-M.read_file = read_file
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
--- Run a shell command, return its stdout (trailing newline kept).
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
 
 -- The pid of this Lua process: popen runs /bin/sh -c, whose parent is us.
 local own_pid_cache
@@ -92,6 +69,25 @@ function M.pid_alive(pid)
   -- No procfs: fall back to kill -0.
   local ok = os.execute("kill -0 " .. tostring(pid) .. " 2>/dev/null")
   return ok == true or ok == 0
+end
+
+-- Stops process pid: TERM, wait up to 2 s (term_naps naps of 50 ms when
+-- given), then KILL and wait up to 2 s again.
+function M.stop_pid(pid, term_naps)
+  if pid and M.pid_alive(pid) then
+    os.execute("kill -TERM " .. pid .. " 2>/dev/null")
+    for _ = 1, term_naps or 40 do
+      if not M.pid_alive(pid) then break end
+      sleep(0.05)
+    end
+    if M.pid_alive(pid) then
+      os.execute("kill -KILL " .. pid .. " 2>/dev/null")
+      for _ = 1, 40 do
+        if not M.pid_alive(pid) then break end
+        sleep(0.05)
+      end
+    end
+  end
 end
 
 -- Replace cjson.null in objects by nil (arrays are left alone).
@@ -296,21 +292,7 @@ end
 function Server:stop()
   if self.stopped then return end
   self.stopped = true
-  local pid = self.pid
-  if pid and M.pid_alive(pid) then
-    os.execute("kill -TERM " .. pid .. " 2>/dev/null")
-    for _ = 1, 40 do
-      if not M.pid_alive(pid) then break end
-      sleep(0.05)
-    end
-    if M.pid_alive(pid) then
-      os.execute("kill -KILL " .. pid .. " 2>/dev/null")
-      for _ = 1, 40 do
-        if not M.pid_alive(pid) then break end
-        sleep(0.05)
-      end
-    end
-  end
+  M.stop_pid(self.pid)
   if not self.keep_log and self.log_file then
     os.remove(self.log_file)
   end

@@ -1,6 +1,7 @@
 -- Test helper: runs Debian's nginx with ngx_lua in a temporary prefix and
 -- talks to it with the curl command-line tool. Works on Lua 5.1-5.4 and
--- LuaJIT (standard library only, plus spec.support.fake_server's helpers).
+-- LuaJIT (standard library only, plus spec.support.fake_server's and
+-- spec.support.helpers' helpers).
 --
 --   local nginx = require("spec.support.nginx")
 --   if not nginx.available() then pending(...) end
@@ -18,31 +19,19 @@
 -- that started it dies first.
 
 local fake = require("spec.support.fake_server")
+local helpers = require("spec.support.helpers")
 
 local M = {}
 
 M.binary = "/usr/sbin/nginx"
 M.module_dirs = { "/usr/lib/nginx/modules", "/usr/share/nginx/modules" }
 
-local shell_quote, read_file = fake.shell_quote, fake.read_file
-
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local shell_quote, read_file, write_file, capture = helpers.q, helpers.read, helpers.write, helpers.capture
 
 local function exists(path)
   local f = io.open(path, "rb")
   if f then f:close() return true end
   return false
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
 end
 
 --- The repository root (this file is spec/support/nginx.lua).
@@ -81,11 +70,7 @@ s.close()']])
   return assert(tonumber(out:match("(%d+)")), "free_port: " .. out)
 end
 
-local function mktemp_dir()
-  local d = capture("mktemp -d /tmp/awsc-nginx.XXXXXX"):gsub("%s+$", "")
-  assert(d ~= "", "mktemp failed")
-  return d
-end
+local function mktemp_dir() return helpers.tmpdir("nginx") end
 M.mktemp_dir = mktemp_dir
 
 local function conf_text(opts, port, modules, prefix)
@@ -176,19 +161,7 @@ function Server:alive()
   return fake.pid_alive(self.pid)
 end
 
-local function kill_wait(pid)
-  if not pid or not fake.pid_alive(pid) then return end
-  os.execute("kill -TERM " .. pid .. " 2>/dev/null")
-  for _ = 1, 60 do
-    if not fake.pid_alive(pid) then return end
-    fake.sleep(0.05)
-  end
-  os.execute("kill -KILL " .. pid .. " 2>/dev/null")
-  for _ = 1, 40 do
-    if not fake.pid_alive(pid) then return end
-    fake.sleep(0.05)
-  end
-end
+local function kill_wait(pid) fake.stop_pid(pid, 60) end
 
 --- Stops nginx (TERM, then KILL) and its watchdog by pid; removes the
 --- prefix unless keep is set. Idempotent.
