@@ -34,7 +34,6 @@ that process is gone), --verbose. Prints "LISTENING <port>" when ready.
 
 import hashlib
 import hmac
-import json
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
@@ -197,36 +196,6 @@ class Handler(standin.HandlerMixin, BaseHTTPRequestHandler):
     # helpers ---------------------------------------------------------------
     def header(self, name):
         return self.headers.get(name)
-
-    # control -----------------------------------------------------------------
-    def control(self, body):
-        path = self.path.split("?")[0]
-        if path == "/_fake/reset" and self.command == "POST":
-            with STATE.lock:
-                STATE.reset()
-            return self.send_json(200, {"ok": True})
-        if path == "/_fake/config":
-            if self.command == "POST":
-                try:
-                    doc = json.loads(body or b"{}")
-                except ValueError:
-                    return self.send_json(400, {"message": "bad JSON"})
-                with STATE.lock:
-                    STATE.config.update(doc)
-            return self.send_json(200, STATE.config)
-        if path == "/_fake/script" and self.command == "POST":
-            doc = json.loads(body or b"{}")
-            ch = doc.get("channel")
-            responses = doc.get("responses") or []
-            if isinstance(responses, dict):
-                responses = []
-            with STATE.lock:
-                STATE.scripts.setdefault(ch, []).extend(responses)
-            return self.send_json(200, {"ok": True})
-        if path == "/_fake/requests":
-            with STATE.lock:
-                return self.send_json(200, list(STATE.requests))
-        return self.send_json(404, {"message": "unknown control path"})
 
     # roles ---------------------------------------------------------------------
     def imds(self, body):

@@ -86,35 +86,6 @@ class Handler(standin.HandlerMixin, BaseHTTPRequestHandler):
     def signed(self):
         return any(n.lower() == "authorization" for n in self.headers.keys())
 
-    # control -------------------------------------------------------------------
-    def control(self, body):
-        path = self.path.split("?")[0]
-        if path == "/_fake/reset" and self.command == "POST":
-            with STATE.lock:
-                STATE.reset()
-            return self.send_json(200, {"ok": True})
-        if path == "/_fake/config":
-            if self.command == "POST":
-                try:
-                    doc = json.loads(body or b"{}")
-                except ValueError:
-                    return self.send_json(400, {"message": "bad JSON"})
-                with STATE.lock:
-                    STATE.config.update(doc)
-            return self.send_json(200, STATE.config)
-        if path == "/_fake/script" and self.command == "POST":
-            doc = json.loads(body or b"{}")
-            responses = doc.get("responses") or []
-            if isinstance(responses, dict):
-                responses = []
-            with STATE.lock:
-                STATE.scripts.setdefault(doc.get("channel"), []).extend(responses)
-            return self.send_json(200, {"ok": True})
-        if path == "/_fake/requests":
-            with STATE.lock:
-                return self.send_json(200, list(STATE.requests))
-        return self.send_json(404, {"message": "unknown control path"})
-
     # the portal ------------------------------------------------------------------
     def portal(self, body):
         cfg = STATE.config

@@ -1,9 +1,10 @@
 """Server boilerplate shared by the Python stand-ins in spec/support
 (fake_metadata.py, fake_sso.py, proxy.py, raw_http.py): flags, the
 parent-pid watch, loopback-only listening, the "LISTENING <port>" line, and
-the scripted-answer / request-log state of the HTTP fakes. Standard library
-only; each stand-in imports it from its own folder (python3 puts a script's
-folder first on sys.path).
+for the HTTP fakes their state (settings, scripted answers, request log),
+answers and unsigned control API. Standard library only; each stand-in
+imports it from its own folder (python3 puts a script's folder first on
+sys.path).
 """
 
 import argparse
@@ -138,6 +139,38 @@ class HandlerMixin:
 
     def send_json(self, status, doc, headers=None):
         self.send(status, json.dumps(doc), "application/json", headers)
+
+    def control(self, body):
+        """The unsigned control API: POST /_fake/reset, GET/POST
+        /_fake/config, POST /_fake/script {channel, responses}, GET
+        /_fake/requests."""
+        state = self.STATE
+        path = self.path.split("?")[0]
+        if path == "/_fake/reset" and self.command == "POST":
+            with state.lock:
+                state.reset()
+            return self.send_json(200, {"ok": True})
+        if path == "/_fake/config":
+            if self.command == "POST":
+                try:
+                    doc = json.loads(body or b"{}")
+                except ValueError:
+                    return self.send_json(400, {"message": "bad JSON"})
+                with state.lock:
+                    state.config.update(doc)
+            return self.send_json(200, state.config)
+        if path == "/_fake/script" and self.command == "POST":
+            doc = json.loads(body or b"{}")
+            responses = doc.get("responses") or []
+            if isinstance(responses, dict):
+                responses = []
+            with state.lock:
+                state.scripts.setdefault(doc.get("channel"), []).extend(responses)
+            return self.send_json(200, {"ok": True})
+        if path == "/_fake/requests":
+            with state.lock:
+                return self.send_json(200, list(state.requests))
+        return self.send_json(404, {"message": "unknown control path"})
 
     def scripted(self, channel):
         """Answers with the channel's next scripted answer ({status, body,
