@@ -30,10 +30,7 @@ local function by_channel(reqs, channel)
   return out
 end
 
-local function header(r, name)
-  for _, h in ipairs(r.headers) do if h[1]:lower() == name:lower() then return h[2] end end
-  return nil
-end
+local header = helpers.header
 
 local srv
 

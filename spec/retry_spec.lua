@@ -4,6 +4,7 @@
 -- driven through a custom transport table, with an injected sleep.
 
 local aws_connect = require("aws_connect")
+local helpers = require("spec.support.helpers")
 local retry = require("aws_connect.retry")
 local errors = require("aws_connect.errors")
 local core = require("aws_connect.core")
@@ -39,11 +40,7 @@ local function scripted(list)
   return t
 end
 
-local function header(req, name)
-  for _, h in ipairs(req.headers) do
-    if h[1]:lower() == name:lower() then return h[2] end
-  end
-end
+local header = helpers.header
 
 local PARAMS = { identity_management_type = "CONNECT_MANAGED", inbound_calls_enabled = true,
   outbound_calls_enabled = false }

@@ -44,10 +44,7 @@ local function scripted(answers)
   return t
 end
 
-local function header(req, name)
-  for _, h in ipairs(req.headers) do if h[1]:lower() == name:lower() then return h[2] end end
-  return nil
-end
+local header = helpers.header
 
 local function env(extra)
   local e = { HOME = dir, AWS_EC2_METADATA_DISABLED = "true", AWS_ENDPOINT_URL_STS = "http://127.0.0.1:9",
