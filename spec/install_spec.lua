@@ -15,7 +15,7 @@ local helpers = require("spec.support.helpers")
 local LUA = os.getenv("AWSC_LUA") or "lua5.4"
 local q = fake.shell_quote
 -- make as a user runs it, also when this runs inside `make test`
-local MAKE = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory "
+local MAKE = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u EXTRA_COUNTS -u EVERY_LUA -u SANITIZE make --no-print-directory "
 local root = nginx.root()
 
 local capture, write = helpers.capture, helpers.write
