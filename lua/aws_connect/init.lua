@@ -13,8 +13,18 @@ local credentials = require("aws_connect.credentials")
 local retry = require("aws_connect.retry")
 local model = require("aws_connect.model")
 local transport = require("aws_connect.transport")
-local call = require("aws_connect.call")
-local paginate = require("aws_connect.paginate")
+-- the pipeline (call.lua: shape checks, protocols, signing) and pagination
+-- load with the first call, not at require time (start-up stays small)
+local call = setmetatable({}, { __index = function(t, k)
+  local m = require("aws_connect.call")
+  setmetatable(t, { __index = m })
+  return m[k]
+end })
+local paginate = setmetatable({}, { __index = function(t, k)
+  local m = require("aws_connect.paginate")
+  setmetatable(t, { __index = m })
+  return m[k]
+end })
 local suggest = require("aws_connect.suggest")
 
 local M = {
@@ -119,7 +129,7 @@ function M.new(opts)
     cfg = cfg,
     -- providers that talk HTTP (IMDS, containers, STS) use a transport of the client's kind
     new_transport = function() return transport.new_for(p) end,
-    log = function(level, msg) call.log(p, level, msg) end,
+    log = function(level, msg) if p.logger then pcall(p.logger, level, msg) end end,
     yield = transport.yield,
     -- providers call STS through the same pipeline (aws_connect.services)
     service_call = function(id, operation, params, o)
@@ -128,7 +138,7 @@ function M.new(opts)
   })
   private[self] = p
   if not p.verify_tls then
-    call.log(p, "warn", "TLS certificate verification is off (verify_tls = false)")
+    pcall(p.logger or function() end, "warn", "TLS certificate verification is off (verify_tls = false)")
   end
   return self
 end
@@ -239,6 +249,8 @@ end
 
 -- Everything a client may load on first use, for preload().
 local LAZY_MODULES = {
+  "aws_connect.call", "aws_connect.shape", "aws_connect.paginate", "aws_connect.regex", "aws_connect.redact",
+  "aws_connect.headers", "aws_connect.times",
   "aws_connect.protocol.rest_json", "aws_connect.protocol.query", "aws_connect.xml", "aws_connect.services",
   "aws_connect.transport.ngx", "aws_connect.transport.curl", "aws_connect.regex.engine", "aws_connect.regex.unicode",
   "aws_connect.providers.env", "aws_connect.providers.sts", "aws_connect.providers.sso",

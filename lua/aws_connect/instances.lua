@@ -13,7 +13,12 @@
 
 local core = require("aws_connect.core")
 local errors = require("aws_connect.errors")
-local shape = require("aws_connect.shape")
+-- shape.lua (and the regex engine behind it) loads with the first call
+local shape = setmetatable({}, { __index = function(t, k)
+  local m = require("aws_connect.shape")
+  setmetatable(t, { __index = m })
+  return m[k]
+end })
 local model = require("aws_connect.model")
 local names = require("aws_connect.names")
 
