@@ -57,7 +57,7 @@ define san_run_specs
 	LUA_PATH="$(SAN_LUA_PATH)" LUA_CPATH="$(2)" AWSC_LUA="$(LUA)" \
 	  $(1) $(LUA) $(BUSTED) -o plainTerminal --lpath="" --cpath="" $(5) $(if $(4),$(4),spec) >$(3)/busted.log 2>&1; \
 	rc=$$?; \
-	line=$$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' $(3)/busted.log | tail -n 1); \
+	line=$$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' $(3)/busted.log | head -n 1); \
 	if [ -z "$$line" ]; then echo "busted printed no summary (exit $$rc)"; tail -n 30 $(3)/busted.log; echo "0 1 0" >$(3)/counts.line; \
 	else set -- $$line; f=$$(( $$4 + $$7 )); \
 	  if [ "$$rc" -ne 0 ] && [ "$$f" -eq 0 ] && [ "$$rc" -ne 99 ]; then f=1; fi; \
@@ -87,7 +87,7 @@ test-valgrind: build
 	@rm -rf $(VALGRIND_DIR); mkdir -p $(VALGRIND_DIR) $(RESULTS)
 	@echo "== specs under valgrind memcheck ($(LUA)); logs in $(VALGRIND_DIR)"
 	@$(call san_run_specs,$(VALGRIND) $(VALGRIND_FLAGS),build/$(LUA)/?.so;;,$(VALGRIND_DIR),$(VALGRIND_SPECS)); \
-	grep -E '^[0-9]+ success' $(VALGRIND_DIR)/busted.log | tail -n 1; \
+	grep -E '^[0-9]+ success' $(VALGRIND_DIR)/busted.log | head -n 1; \
 	grep -E -A 12 '^(Failure|Error) ->' $(VALGRIND_DIR)/busted.log | head -n 120; \
 	bad=$$(grep -l -E 'ERROR SUMMARY: [1-9]' $(VALGRIND_DIR)/vg.*.log 2>/dev/null); \
 	main=$$(grep -l -E 'ERROR SUMMARY' $(VALGRIND_DIR)/vg.*.log 2>/dev/null | head -n 1); \
@@ -145,7 +145,7 @@ test-asan: build asan-build
 	@rm -rf $(ASAN_DIR)/log; mkdir -p $(ASAN_DIR)/log $(RESULTS)
 	@echo "== specs with AddressSanitizer + UBSan ($(LUA), $(ASAN_SO))"
 	@$(call san_run_specs,env $(ASAN_ENV),$(ASAN_DIR)/?.so;;,$(ASAN_DIR)); \
-	grep -E '^[0-9]+ success' $(ASAN_DIR)/busted.log | tail -n 1; \
+	grep -E '^[0-9]+ success' $(ASAN_DIR)/busted.log | head -n 1; \
 	grep -E -A 12 '^(Failure|Error) ->' $(ASAN_DIR)/busted.log | head -n 120; \
 	set -- $$(cat $(ASAN_DIR)/counts.line); p=$$1; f=$$2; s=$$3; \
 	reports=$$(ls $(ASAN_DIR)/log 2>/dev/null); \
@@ -167,7 +167,7 @@ test-gc-stress: build asan-build
 	@rm -rf $(ASAN_DIR)/log; mkdir -p $(ASAN_DIR)/log
 	@echo "== GC-stress specs with AddressSanitizer + UBSan ($(LUA))"
 	@$(call san_run_specs,env AWSC_GC_STRESS=1 $(ASAN_ENV),$(ASAN_DIR)/?.so;;,$(GC_STRESS_DIR),$(GC_STRESS_SPECS),--helper=spec/support/gc_stress.lua); \
-	grep -E '^[0-9]+ success' $(GC_STRESS_DIR)/busted.log | tail -n 1; \
+	grep -E '^[0-9]+ success' $(GC_STRESS_DIR)/busted.log | head -n 1; \
 	grep -E -A 12 '^(Failure|Error) ->' $(GC_STRESS_DIR)/busted.log | head -n 120; \
 	set -- $$(cat $(GC_STRESS_DIR)/counts.line); p=$$1; f=$$2; s=$$3; \
 	reports=$$(ls $(ASAN_DIR)/log 2>/dev/null); \

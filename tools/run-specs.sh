@@ -14,7 +14,7 @@ AWSC_LUA="$lua" \
   $interp /usr/bin/busted -o plainTerminal --lpath="" --cpath="" "$@" spec >"$log" 2>&1
 rc=$?
 cat "$log"
-line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$log" | tail -n 1)
+line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$log" | head -n 1)  # busted's own summary comes before the failure details, which may quote nested runs
 if [ -z "$line" ]; then
   echo "run-specs: busted ($lua) printed no summary (exit $rc)" >&2
   echo "0 1 0" >>"$results/counts"
