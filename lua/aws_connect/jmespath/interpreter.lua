@@ -164,9 +164,9 @@ C.slice = function(node)
   end
 end
 
-C.projection = function(node)
-  local left, right = compile(node[1]), compile(node[2])
-  local right_is_identity = node[2].k == "identity"
+-- An array projection: step(x) of each element of left's array (nil for
+-- a missing element is null), results that are null or nil dropped.
+local function array_projection(left, step)
   return function(v)
     local base = left(v)
     if jtype(base) ~= "array" then return NULL end
@@ -176,7 +176,7 @@ C.projection = function(node)
     for i = 1, count do
       local x = items[i]
       if x == nil then x = NULL end
-      if not right_is_identity then x = right(x) end
+      x = step(x)
       if x ~= NULL and x ~= nil then
         n = n + 1
         out[n] = x
@@ -184,6 +184,12 @@ C.projection = function(node)
     end
     return out
   end
+end
+
+C.projection = function(node)
+  local left, right = compile(node[1]), compile(node[2])
+  if node[2].k == "identity" then return array_projection(left, function(x) return x end) end
+  return array_projection(left, right)
 end
 
 C.value_projection = function(node)
@@ -207,26 +213,14 @@ end
 C.filter_projection = function(node)
   local left, right, cond = compile(node[1]), compile(node[2]), compile(node[3])
   local right_field = node[2].k == "field" and node[2].v or nil
-  return function(v)
-    local base = left(v)
-    if jtype(base) ~= "array" then return NULL end
-    local out, n = new_array({}), 0
-    local count = len(base)
-    local items = items_of(base, count)
-    for i = 1, count do
-      local x = items[i]
-      if x == nil then x = NULL end
-      local c = cond(x)
-      if c == true or (c ~= false and not is_false(c)) then
-        if right_field then x = get_field(x, right_field) else x = right(x) end
-        if x ~= NULL and x ~= nil then
-          n = n + 1
-          out[n] = x
-        end
-      end
+  return array_projection(left, function(x)
+    local c = cond(x)
+    if c == true or (c ~= false and not is_false(c)) then
+      if right_field then return get_field(x, right_field) end
+      return right(x)
     end
-    return out
-  end
+    return nil
+  end)
 end
 
 C.flatten = function(node)
